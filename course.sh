@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# One entry point for the course:
+#   ./course.sh launch   set everything up, then open the course in JupyterLab
+#   ./course.sh test     set everything up, then run the whole test suite
+set -euo pipefail
+cd "$(dirname "$0")"
+VENV=${MINIKERAS_VENV:-.venv}
+PY=${PYTHON:-python3}
+
+setup() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        "$PY" -m venv "$VENV"
+    fi
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
+    "$VENV/bin/python" -m pip install --quiet -e ".[$1]"
+    # Fashion-MNIST comes from Debian's package when we may install it (root on Debian/Ubuntu).
+    if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        (apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 ||
+         (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1)) ||
+            echo "note: could not install dataset-fashion-mnist; Fashion-MNIST will be downloaded on first use"
+    fi
+}
+
+case "${1:-}" in
+    launch)
+        setup "test"
+        exec "$VENV/bin/jupyter" lab --notebook-dir=.
+        ;;
+    test)
+        setup "test"
+        shift
+        exec "$VENV/bin/python" -m pytest -n 2 "$@"
+        ;;
+    *)
+        echo "usage: ./course.sh launch | test [pytest args]" >&2
+        exit 2
+        ;;
+esac

@@ -1,0 +1,15 @@
+"""minikeras: a small, readable Keras-compatible deep-learning library on NumPy (and CuPy).
+
+``import minikeras as keras`` and write Keras code: layers, Sequential/functional/subclassed
+models, compile/fit/evaluate/predict, GradientTape, optimizers, losses, metrics, callbacks
+and datasets, all running on kernels you can read.
+"""
+from . import backend
+from . import (activations, callbacks, constraints, datasets, initializers, layers, losses, metrics, models,
+               ops, optimizers, regularizers, saving, utils)
+from .autodiff import GradientTape, Tensor, no_grad
+from .layers import Input, Layer
+from .models import Model, Sequential, clone_model
+from .variables import Variable
+
+__version__ = "0.1.0"

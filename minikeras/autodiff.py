@@ -1,0 +1,247 @@
+"""A small reverse-mode automatic differentiation engine.
+
+A ``Tensor`` wraps an array. When an op is applied to tensors of which at least one
+requires a gradient, the result remembers its parents and a backward closure. Asking
+for gradients walks that graph once in reverse topological order (iteratively, so long
+graphs never hit Python's recursion limit) and accumulates gradients for nodes that are
+used more than once. ``GradientTape`` is the Keras/TensorFlow-style way to ask.
+"""
+import contextlib
+
+from . import backend
+
+_recording = [True]
+
+
+class Tensor:
+    """An array plus, when it was computed from something differentiable, how to differentiate it."""
+
+    __slots__ = ("value", "requires_grad", "_parents", "_backward", "_keras_history", "__weakref__")
+    __array_priority__ = 100  # so numpy_array + tensor defers to Tensor.__radd__
+
+    def __init__(self, value, requires_grad=False):
+        self.value = value
+        self.requires_grad = requires_grad
+        self._parents = ()
+        self._backward = None
+        self._keras_history = None
+
+    # -- array-like surface -------------------------------------------------
+    @property
+    def shape(self):
+        return tuple(self.value.shape)
+
+    @property
+    def dtype(self):
+        return self.value.dtype.name
+
+    @property
+    def ndim(self):
+        return self.value.ndim
+
+    def numpy(self):
+        return backend.to_numpy(self.value)
+
+    def __array__(self, dtype=None, copy=None):
+        arr = backend.to_numpy(self.value)
+        return arr.astype(dtype) if dtype is not None else arr
+
+    def __len__(self):
+        return len(self.value)
+
+    def __float__(self):
+        return float(self.value)
+
+    def __int__(self):
+        return int(self.value)
+
+    def __bool__(self):
+        return bool(self.value)
+
+    def __repr__(self):
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        return f"<Tensor shape={self.shape} dtype={self.dtype}{grad}\n{self.numpy()!r}>"
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    __hash__ = object.__hash__
+    # Arithmetic operators are installed by minikeras.ops (which builds on this module).
+
+
+def is_tensor(x):
+    return isinstance(x, Tensor)
+
+
+def as_array(x):
+    """The raw array behind a Tensor, or the argument unchanged."""
+    return x.value if isinstance(x, Tensor) else x
+
+
+def as_tensor(x, dtype=None):
+    """``x`` as a Tensor (arrays and Python numbers are wrapped as constants)."""
+    if isinstance(x, Tensor):
+        return x
+    return Tensor(backend.convert_to_array(x, dtype))
+
+
+def is_recording():
+    return _recording[0]
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Run ops without building a graph (used by predict and evaluate)."""
+    previous = _recording[0]
+    _recording[0] = False
+    try:
+        yield
+    finally:
+        _recording[0] = previous
+
+
+def make_node(value, parents, backward):
+    """Wrap an op's result; record ``backward(grad, needs) -> grads per parent`` when useful.
+
+    ``needs[i]`` tells the closure whether parent ``i`` wants a gradient, so kernels can
+    skip work (e.g. the input gradient of the first Dense layer).
+    """
+    out = Tensor(value)
+    if _recording[0]:
+        for p in parents:
+            if p.requires_grad:
+                out.requires_grad = True
+                out._parents = parents
+                out._backward = backward
+                break
+    return out
+
+
+def _topological_order(root):
+    """Nodes reachable from ``root`` through differentiable edges, parents before children."""
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        for parent in node._parents:
+            if parent.requires_grad and id(parent) not in visited:
+                stack.append((parent, False))
+    return order
+
+
+def gradients(target, sources, output_gradient=None):
+    """Raw-array gradients of ``target`` with respect to each tensor in ``sources``.
+
+    Sources the target does not depend on get ``None``. ``output_gradient`` is the
+    upstream gradient (ones by default, i.e. the gradient of ``sum(target)``).
+    """
+    xp = backend.get_array_module(target.value)
+    if output_gradient is None:
+        seed = xp.ones_like(target.value)
+    else:
+        seed = xp.asarray(as_array(output_gradient), dtype=target.value.dtype)
+        if seed.shape != target.value.shape:
+            raise ValueError(f"output_gradient has shape {seed.shape} but the target has shape "
+                             f"{target.value.shape}.")
+    if not target.requires_grad:
+        return [None for _ in sources]
+    wanted = {id(s) for s in sources}
+    grads = {id(target): seed}
+    for node in reversed(_topological_order(target)):
+        key = id(node)
+        g = grads.get(key) if key in wanted else grads.pop(key, None)
+        if g is None or node._backward is None:
+            continue
+        parents = node._parents
+        needs = tuple(p.requires_grad for p in parents)
+        parent_grads = node._backward(g, needs)
+        for parent, pg in zip(parents, parent_grads):
+            if pg is None or not parent.requires_grad:
+                continue
+            pkey = id(parent)
+            previous = grads.get(pkey)
+            grads[pkey] = pg if previous is None else previous + pg
+    return [grads.get(id(s)) for s in sources]
+
+
+def _flatten(structure):
+    if isinstance(structure, dict):
+        return [leaf for k in structure for leaf in _flatten(structure[k])]
+    if isinstance(structure, (list, tuple)):
+        return [leaf for item in structure for leaf in _flatten(item)]
+    return [structure]
+
+
+def _pack_like(structure, flat):
+    it = iter(flat)
+
+    def build(s):
+        if isinstance(s, dict):
+            return {k: build(v) for k, v in s.items()}
+        if isinstance(s, (list, tuple)):
+            return type(s)(build(v) for v in s)
+        return next(it)
+    return build(structure)
+
+
+class GradientTape:
+    """Context manager that asks for gradients, as ``tf.GradientTape`` does.
+
+    minikeras records every op on tensors that require gradients (trainable variables and
+    watched tensors), so the tape only has to remember what was watched and to run the
+    backward pass when ``gradient`` is called.
+    """
+
+    def __init__(self, persistent=False, watch_accessed_variables=True):
+        self.persistent = persistent
+        self._watched = []
+        self._used = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def watch(self, tensor):
+        for t in _flatten(tensor):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"GradientTape.watch expects tensors or variables, got {type(t).__name__}; "
+                                "convert arrays with minikeras.ops.convert_to_tensor first.")
+            t.requires_grad = True
+            self._watched.append(t)
+
+    def watched_variables(self):
+        return list(self._watched)
+
+    def gradient(self, target, sources, output_gradients=None, unconnected_gradients="none"):
+        if self._used and not self.persistent:
+            raise RuntimeError("A non-persistent GradientTape can only compute gradients once; "
+                               "create it with GradientTape(persistent=True) to call gradient() again.")
+        self._used = True
+        flat_sources = _flatten(sources)
+        for s in flat_sources:
+            if not isinstance(s, Tensor):
+                raise TypeError(f"GradientTape.gradient sources must be variables or tensors, got {type(s).__name__}.")
+        targets = _flatten(target)
+        totals = None
+        out_grads = _flatten(output_gradients) if output_gradients is not None else [None] * len(targets)
+        for t, og in zip(targets, out_grads):
+            t = as_tensor(t)
+            gs = gradients(t, flat_sources, og)
+            totals = gs if totals is None else [a if b is None else (b if a is None else a + b)
+                                                 for a, b in zip(totals, gs)]
+        result = []
+        for s, g in zip(flat_sources, totals):
+            if g is None and unconnected_gradients == "zero":
+                g = backend.get_array_module(s.value).zeros_like(s.value)
+            result.append(None if g is None else Tensor(g))
+        return _pack_like(sources, result)

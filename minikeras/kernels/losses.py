@@ -1,0 +1,148 @@
+"""Per-sample loss kernels with Keras 3's exact semantics, and their backward passes.
+
+Each ``*_forward(y_true, y_pred)`` returns ``(per_sample_loss, cache)``; the loss is
+reduced over the last axis. ``*_backward(dloss, cache)`` returns the gradient with
+respect to ``y_pred`` only (labels are never differentiated). Probabilities are
+renormalised and clipped to [eps, 1 - eps] as Keras does; logits go through a shifted
+log-softmax, so nothing overflows or turns into NaN at |z| = 1000.
+"""
+from ..backend import epsilon, get_array_module
+
+
+def _log_softmax(z):
+    xp = get_array_module(z)
+    shifted = z - z.max(axis=-1, keepdims=True)
+    lse = xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
+    return shifted - lse
+
+
+def _clip_probs(p):
+    """Renormalise over the last axis and clip; returns (clipped, normalised, sums)."""
+    xp = get_array_module(p)
+    eps = epsilon()
+    s = p.sum(axis=-1, keepdims=True)
+    q = p / s
+    return xp.clip(q, eps, 1 - eps), q, s
+
+
+def _through_clip_normalise(dqc, q, s):
+    """Backward of ``clip(p / sum(p))`` given the gradient at the clipped values."""
+    eps = epsilon()
+    dq = dqc * ((q >= eps) & (q <= 1 - eps))
+    return (dq - (dq * q).sum(axis=-1, keepdims=True)) / s
+
+
+def categorical_crossentropy_forward(y_true, y_pred, from_logits=False):
+    xp = get_array_module(y_pred)
+    if from_logits:
+        logp = _log_softmax(y_pred)
+        return -(y_true * logp).sum(axis=-1), (y_true, logp, True)
+    qc, q, s = _clip_probs(y_pred)
+    return -(y_true * xp.log(qc)).sum(axis=-1), (y_true, (qc, q, s), False)
+
+
+def categorical_crossentropy_backward(dloss, cache):
+    y_true, aux, from_logits = cache
+    g = dloss[..., None]
+    if from_logits:
+        logp = aux
+        xp = get_array_module(logp)
+        # d/dz of -sum(t * log_softmax(z)) = softmax(z) * sum(t) - t
+        return g * (xp.exp(logp) * y_true.sum(axis=-1, keepdims=True) - y_true)
+    qc, q, s = aux
+    return _through_clip_normalise(-g * y_true / qc, q, s)
+
+
+def sparse_categorical_crossentropy_forward(labels, y_pred, from_logits=False):
+    """``labels``: integer class ids of shape y_pred.shape[:-1]."""
+    xp = get_array_module(y_pred)
+    flat = labels.reshape(-1)
+    rows = xp.arange(flat.size)
+    n_classes = y_pred.shape[-1]
+    if from_logits:
+        # loss = logsumexp(z) - z[label], computed on the max-shifted logits
+        shifted = y_pred - y_pred.max(axis=-1, keepdims=True)
+        e = xp.exp(shifted)
+        s = e.sum(axis=-1)
+        picked = shifted.reshape(-1, n_classes)[rows, flat].reshape(labels.shape)
+        return xp.log(s) - picked, (rows, flat, (e, s), True)
+    qc, q, s = _clip_probs(y_pred)
+    picked = qc.reshape(-1, n_classes)[rows, flat].reshape(labels.shape)
+    return -xp.log(picked), (rows, flat, (qc, q, s, picked), False)
+
+
+def sparse_categorical_crossentropy_backward(dloss, cache):
+    """``dloss`` has the per-sample shape (or is a scalar that broadcasts to it)."""
+    rows, flat, aux, from_logits = cache
+    if from_logits:
+        e, s = aux
+        grad = e / s[..., None]  # softmax
+        grad.reshape(-1, grad.shape[-1])[rows, flat] -= 1
+        grad *= dloss[..., None]
+        return grad
+    qc, q, s, picked = aux
+    xp = get_array_module(qc)
+    dqc = xp.zeros_like(qc)
+    dqc.reshape(-1, qc.shape[-1])[rows, flat] = (-dloss / picked).reshape(-1)
+    return _through_clip_normalise(dqc, q, s)
+
+
+def binary_crossentropy_forward(y_true, y_pred, from_logits=False):
+    xp = get_array_module(y_pred)
+    if from_logits:
+        z = y_pred
+        # max(z, 0) - z * t + log(1 + exp(-|z|)): the stable form of sigmoid cross-entropy
+        per = xp.maximum(z, 0) - z * y_true + xp.log1p(xp.exp(-xp.abs(z)))
+        return per.mean(axis=-1), (y_true, z, True)
+    eps = epsilon()
+    p = xp.clip(y_pred, eps, 1 - eps)
+    per = -(y_true * xp.log(p) + (1 - y_true) * xp.log(1 - p))
+    return per.mean(axis=-1), (y_true, y_pred, False)
+
+
+def binary_crossentropy_backward(dloss, cache):
+    y_true, y_pred, from_logits = cache
+    xp = get_array_module(y_pred)
+    n = y_pred.shape[-1]
+    g = dloss[..., None] / n
+    if from_logits:
+        e = xp.exp(-xp.abs(y_pred))
+        sig = xp.where(y_pred >= 0, 1 / (1 + e), e / (1 + e))
+        return g * (sig - y_true)
+    eps = epsilon()
+    p = xp.clip(y_pred, eps, 1 - eps)
+    inside = (y_pred >= eps) & (y_pred <= 1 - eps)
+    return g * (-(y_true / p) + (1 - y_true) / (1 - p)) * inside
+
+
+def mean_squared_error_forward(y_true, y_pred):
+    diff = y_pred - y_true
+    return (diff * diff).mean(axis=-1), diff
+
+
+def mean_squared_error_backward(dloss, diff):
+    return dloss[..., None] * (2.0 / diff.shape[-1]) * diff
+
+
+def mean_absolute_error_forward(y_true, y_pred):
+    diff = y_pred - y_true
+    return get_array_module(diff).abs(diff).mean(axis=-1), diff
+
+
+def mean_absolute_error_backward(dloss, diff):
+    return dloss[..., None] * get_array_module(diff).sign(diff) / diff.shape[-1]
+
+
+def huber_forward(y_true, y_pred, delta=1.0):
+    xp = get_array_module(y_pred)
+    diff = y_pred - y_true
+    a = xp.abs(diff)
+    per = xp.where(a <= delta, 0.5 * diff * diff, delta * a - 0.5 * delta * delta)
+    return per.mean(axis=-1), (diff, delta)
+
+
+def huber_backward(dloss, cache):
+    diff, delta = cache
+    xp = get_array_module(diff)
+    d = xp.clip(diff, -delta, delta)
+    return dloss[..., None] * d / diff.shape[-1]

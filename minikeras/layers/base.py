@@ -1,0 +1,307 @@
+"""The ``Layer`` base class: weights, lazy building, sublayer tracking and calling conventions.
+
+A layer owns variables created by ``add_weight`` in ``build(input_shape)``, which runs
+automatically on the first call, when the input shape is finally known. ``call`` holds
+the computation on Tensors. Calling a layer on symbolic ``KerasTensor``s (from ``Input``)
+records a graph node instead of computing, which is how functional models are built.
+"""
+import inspect
+
+from .. import backend, naming
+from ..autodiff import Tensor, no_grad
+from ..variables import Variable
+
+_training_context = [None]
+
+
+def current_training_flag():
+    """The ``training`` value an enclosing layer call was given (None outside any call)."""
+    return _training_context[-1]
+
+
+def _map_structure(fn, structure):
+    if isinstance(structure, dict):
+        return {k: _map_structure(fn, v) for k, v in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_map_structure(fn, v) for v in structure)
+    return fn(structure)
+
+
+def flatten(structure):
+    if isinstance(structure, dict):
+        return [leaf for k in structure for leaf in flatten(structure[k])]
+    if isinstance(structure, (list, tuple)):
+        return [leaf for item in structure for leaf in flatten(item)]
+    return [structure]
+
+
+def _to_tensor(x):
+    if isinstance(x, Tensor) or x is None or isinstance(x, (str, bytes)):
+        return x
+    return Tensor(backend.convert_to_array(x))
+
+
+def _shape_of(x):
+    return tuple(x.shape) if hasattr(x, "shape") else None
+
+
+class Layer:
+    """Base class of every layer and model (Keras 3 semantics)."""
+
+    _accepted_kwargs = ("input_shape", "input_dim", "batch_input_shape", "batch_size", "input_length",
+                        "autocast", "dtype_policy")
+
+    def __init__(self, trainable=True, name=None, dtype=None, **kwargs):
+        unknown = set(kwargs) - set(self._accepted_kwargs)
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unrecognized keyword argument(s) {sorted(unknown)}.")
+        object.__setattr__(self, "_layers", [])
+        self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
+        self._trainable = trainable
+        self.dtype = backend.np.dtype(dtype).name if dtype is not None else backend.floatx()
+        self.built = False
+        self._trainable_variables = []
+        self._non_trainable_variables = []
+        self._losses = []
+        self._inbound_nodes = []
+        self._build_input_shape = None
+        self._batch_input_shape = None
+        if "batch_input_shape" in kwargs and kwargs["batch_input_shape"] is not None:
+            self._batch_input_shape = tuple(kwargs["batch_input_shape"])
+        elif kwargs.get("input_shape") is not None:
+            shape = kwargs["input_shape"]
+            shape = (shape,) if isinstance(shape, int) else tuple(shape)
+            self._batch_input_shape = (kwargs.get("batch_size"),) + shape
+        elif kwargs.get("input_dim") is not None:
+            self._batch_input_shape = (kwargs.get("batch_size"), int(kwargs["input_dim"]))
+        sig = inspect.signature(self.call)
+        self._call_accepts_training = "training" in sig.parameters
+        self._call_accepts_mask = "mask" in sig.parameters
+
+    # -- attribute tracking ----------------------------------------------------
+    def __setattr__(self, name, value):
+        layers = self.__dict__.get("_layers")
+        if layers is not None and not name.startswith("_"):
+            for item in (value if isinstance(value, (list, tuple)) else [value]):
+                if isinstance(item, Layer) and item is not self and all(item is not l for l in layers):
+                    layers.append(item)
+        object.__setattr__(self, name, value)
+
+    # -- building --------------------------------------------------------------
+    def build(self, input_shape=None):
+        """Create the layer's weights once the input shape is known (override in subclasses)."""
+        self.built = True
+
+    def _maybe_build(self, input_shape):
+        if not self.built:
+            self._build_input_shape = input_shape
+            self.build(input_shape)
+            self.built = True
+
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,
+                   constraint=None, name=None, **kwargs):
+        """Create a state variable owned by this layer (Keras 3's ``add_weight``)."""
+        from .. import constraints, initializers, regularizers
+        shape = () if shape is None else tuple(int(d) for d in shape)
+        dtype = dtype or self.dtype
+        if initializer is None:
+            initializer = "glorot_uniform" if backend.np.dtype(dtype).kind == "f" else "zeros"
+        init = initializers.get(initializer)
+        value = init(shape, dtype=dtype)
+        var = Variable(value, dtype=dtype, trainable=trainable, name=name or "variable",
+                       constraint=constraints.get(constraint))
+        var.path = f"{self.name}/{var.name}"
+        reg = regularizers.get(regularizer)
+        if reg is not None:
+            self._regularizers().append((var, reg))
+        (self._trainable_variables if trainable else self._non_trainable_variables).append(var)
+        return var
+
+    def _regularizers(self):
+        if "_weight_regularizers" not in self.__dict__:
+            object.__setattr__(self, "_weight_regularizers", [])
+        return self._weight_regularizers
+
+    # -- weights ---------------------------------------------------------------
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for layer in self._layers:
+            layer.trainable = value
+
+    @property
+    def weights(self):
+        seen, out = set(), []
+        for w in self._trainable_variables + self._non_trainable_variables:
+            if id(w) not in seen:
+                seen.add(id(w))
+                out.append(w)
+        for layer in self._layers:
+            for w in layer.weights:
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append(w)
+        return out
+
+    variables = weights
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        seen, out = set(), []
+        for w in self._trainable_variables + [w for l in self._layers for w in l.trainable_weights]:
+            if id(w) not in seen:
+                seen.add(id(w))
+                out.append(w)
+        return out
+
+    trainable_variables = trainable_weights
+
+    @property
+    def non_trainable_weights(self):
+        if not self.trainable:
+            return self.weights
+        trainable = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in trainable]
+
+    non_trainable_variables = non_trainable_weights
+
+    def get_weights(self):
+        return [backend.np.array(w.numpy(), copy=True) for w in self.weights]
+
+    def set_weights(self, weights):
+        params = self.weights
+        weights = list(weights)
+        if len(weights) != len(params):
+            raise ValueError(f"Layer {self.name!r} expects {len(params)} weight arrays "
+                             f"({[p.shape for p in params]}), but set_weights received {len(weights)} "
+                             f"({[tuple(backend.np.shape(w)) for w in weights]}).")
+        for p, w in zip(params, weights):
+            w_shape = tuple(backend.np.shape(w))
+            if w_shape != p.shape:
+                raise ValueError(f"Layer {self.name!r}: weight {p.path!r} has shape {p.shape}, "
+                                 f"but the provided array has shape {w_shape}.")
+        for p, w in zip(params, weights):
+            p.assign(backend.xp().asarray(backend.to_numpy(w)))
+
+    def count_params(self):
+        if not self.built:
+            raise ValueError(f"You tried to call count_params on layer {self.name!r}, but the layer isn't "
+                             "built. Build it first by calling it on data or with build(input_shape).")
+        return int(sum(int(backend.np.prod(w.shape)) for w in self.weights))
+
+    # -- losses ----------------------------------------------------------------
+    def add_loss(self, loss):
+        """Record an extra loss term (e.g. an activity penalty) during ``call``."""
+        self._losses.append(loss)
+
+    @property
+    def losses(self):
+        out = list(self._losses)
+        for var, reg in self.__dict__.get("_weight_regularizers", ()):
+            out.append(reg(var))
+        for layer in self._layers:
+            out.extend(layer.losses)
+        return out
+
+    # -- calling ---------------------------------------------------------------
+    def call(self, inputs, *args, **kwargs):
+        return inputs
+
+    def __call__(self, inputs, *args, **kwargs):
+        from .input_layer import KerasTensor, symbolic_call
+        if any(isinstance(t, KerasTensor) for t in flatten(inputs)):
+            return symbolic_call(self, inputs, args, kwargs)
+        inputs = _map_structure(_to_tensor, inputs)
+        if not self.built:
+            self._maybe_build(_map_structure(_shape_of, inputs))
+        training = kwargs.pop("training", None)
+        if training is None:
+            training = _training_context[-1]
+        if self._call_accepts_training:
+            kwargs["training"] = training
+        if "mask" in kwargs and not self._call_accepts_mask:
+            kwargs.pop("mask")
+        self._losses = []
+        _training_context.append(training)
+        try:
+            return self.call(inputs, *args, **kwargs)
+        finally:
+            _training_context.pop()
+
+    # -- shapes ----------------------------------------------------------------
+    def compute_output_shape(self, input_shape):
+        """Output shape for ``input_shape`` (None = unknown), found by running the layer on zeros."""
+        return infer_output_shape(self, input_shape)
+
+    @property
+    def input(self):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer {self.name!r} has never been called on a symbolic input, "
+                                 "so it has no defined input.")
+        return self._inbound_nodes[0].inputs
+
+    @property
+    def output(self):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer {self.name!r} has never been called on a symbolic input, "
+                                 "so it has no defined output.")
+        return self._inbound_nodes[0].outputs
+
+    # -- config ----------------------------------------------------------------
+    def get_config(self):
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def get_build_config(self):
+        return {"input_shape": self._build_input_shape} if self.built else None
+
+    def build_from_config(self, config):
+        if config and config.get("input_shape") is not None:
+            self._maybe_build(config["input_shape"])
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _dummy(shape, fill):
+    dims = tuple(fill if d is None else int(d) for d in shape)
+    return Tensor(backend.xp().zeros(dims, dtype=backend.floatx()))
+
+
+def infer_output_shape(layer, input_shape):
+    """Run ``layer`` on zeros with unknown dims set to 2 and then 3; dims that differ are None."""
+    def is_shape(s):
+        return isinstance(s, (tuple, list)) and all(d is None or isinstance(d, int) for d in s)
+
+    def make(fill):
+        def build(s):
+            if is_shape(s):
+                return _dummy(s, fill)
+            if isinstance(s, dict):
+                return {k: build(v) for k, v in s.items()}
+            return [build(v) for v in s]
+        return build(input_shape)
+
+    with no_grad():
+        a = layer(make(2), training=False)
+        b = layer(make(3), training=False)
+
+    def compare(x, y):
+        if isinstance(x, Tensor):
+            return tuple(p if p == q else None for p, q in zip(x.shape, y.shape))
+        if isinstance(x, dict):
+            return {k: compare(x[k], y[k]) for k in x}
+        return type(x)(compare(p, q) for p, q in zip(x, y))
+    return compare(a, b)

@@ -1,0 +1,220 @@
+"""Core layers: Dense, Activation, Flatten, Dropout, Reshape, Permute, Lambda."""
+import math
+
+from .. import activations, backend, constraints, initializers, ops, regularizers
+from ..autodiff import make_node
+from ..kernels import dropout as dropout_kernel
+from .base import Layer
+
+
+def cast_to_layer_dtype(layer, x):
+    """Inputs whose dtype differs from the layer's (uint8 images, float64 arrays) are cast."""
+    if x.value.dtype.name != layer.dtype:
+        return ops.cast(x, layer.dtype)
+    return x
+
+
+class Dense(Layer):
+    """``activation(inputs @ kernel + bias)`` on the last axis; kernel (in, units), bias (units,)."""
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
+            raise ValueError(f"Dense {self.name!r}: `units` must be a positive integer, got {units!r}.")
+        self.units = units
+        self.activation = activations.get(activation)
+        self._fused = activations.fusable_name(self.activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    def build(self, input_shape):
+        in_dim = input_shape[-1] if input_shape else None
+        if in_dim is None:
+            raise ValueError(f"Dense {self.name!r} needs a known last input dimension, got input shape "
+                             f"{tuple(input_shape)}.")
+        self.kernel = self.add_weight(shape=(in_dim, self.units), initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+                                      name="kernel")
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(shape=(self.units,), initializer=self.bias_initializer,
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint,
+                                        name="bias")
+        self.built = True
+
+    def call(self, inputs):
+        in_dim = self.kernel.value.shape[0]
+        if inputs.ndim < 1 or inputs.shape[-1] != in_dim:
+            raise ValueError(f"Input 0 of layer {self.name!r} (Dense) is incompatible with the layer: "
+                             f"expected axis -1 of the input to have value {in_dim}, but received an "
+                             f"input with shape {inputs.shape}.")
+        x = cast_to_layer_dtype(self, inputs)
+        if self._fused:
+            y = ops.dense(x, self.kernel, self.bias, self._fused)
+        else:
+            y = self.activation(ops.dense(x, self.kernel, self.bias))
+        if self.activity_regularizer is not None:
+            self.add_loss(self.activity_regularizer(y))
+        return y
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(units=self.units, activation=activations.serialize(self.activation),
+                      use_bias=self.use_bias,
+                      kernel_initializer=initializers.serialize(self.kernel_initializer),
+                      bias_initializer=initializers.serialize(self.bias_initializer),
+                      kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
+                      bias_regularizer=regularizers.serialize(self.bias_regularizer),
+                      activity_regularizer=regularizers.serialize(self.activity_regularizer),
+                      kernel_constraint=constraints.serialize(self.kernel_constraint),
+                      bias_constraint=constraints.serialize(self.bias_constraint))
+        return config
+
+
+class Activation(Layer):
+    """Applies an activation function as a layer of its own (e.g. after BatchNormalization)."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def call(self, inputs):
+        return self.activation(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config["activation"] = activations.serialize(self.activation)
+        return config
+
+
+class Flatten(Layer):
+    """Flattens every axis but the batch axis: (batch, 28, 28) -> (batch, 784)."""
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+
+    def call(self, inputs):
+        return ops.reshape(inputs, (inputs.shape[0], -1))
+
+    def compute_output_shape(self, input_shape):
+        rest = input_shape[1:]
+        size = None if any(d is None for d in rest) else int(math.prod(rest))
+        return (input_shape[0], size)
+
+
+class Dropout(Layer):
+    """Inverted dropout: active only when called with ``training=True`` (as fit does)."""
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= rate < 1:
+            raise ValueError(f"Dropout {self.name!r}: `rate` must be in [0, 1), got {rate!r}.")
+        self.rate = float(rate)
+        self.noise_shape = noise_shape
+        self.seed = seed
+        if seed is not None:
+            backend.rng()  # the global seed still drives the masks; `seed` is kept for config
+
+    def call(self, inputs, training=None):
+        if not training or self.rate == 0:
+            return inputs
+        noise_shape = None
+        if self.noise_shape is not None:
+            noise_shape = tuple(inputs.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
+        out, mask = dropout_kernel.dropout_forward(inputs.value, self.rate, noise_shape)
+        return make_node(out, (inputs,), lambda g, needs: (dropout_kernel.dropout_backward(g, mask),))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(rate=self.rate, noise_shape=self.noise_shape, seed=self.seed)
+        return config
+
+
+class Reshape(Layer):
+    """Reshapes everything but the batch axis to ``target_shape`` (one entry may be -1)."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(target_shape)
+
+    def _resolve(self, input_shape):
+        known = input_shape[1:]
+        if any(d is None for d in known):
+            return tuple(self.target_shape)
+        size = int(math.prod(known))
+        target = list(self.target_shape)
+        if target.count(-1) > 1:
+            raise ValueError(f"Reshape {self.name!r}: at most one -1 is allowed in target_shape {self.target_shape}.")
+        fixed = int(math.prod(d for d in target if d != -1))
+        if -1 in target:
+            if fixed == 0 or size % fixed:
+                raise ValueError(f"Reshape {self.name!r}: cannot reshape input of shape {tuple(input_shape)} "
+                                 f"into target_shape {self.target_shape}.")
+            target[target.index(-1)] = size // fixed
+        elif fixed != size:
+            raise ValueError(f"Reshape {self.name!r}: input of shape {tuple(input_shape)} has {size} values per "
+                             f"sample, target_shape {self.target_shape} needs {fixed}.")
+        return tuple(target)
+
+    def call(self, inputs):
+        return ops.reshape(inputs, (inputs.shape[0],) + self._resolve(inputs.shape))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + self._resolve(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config["target_shape"] = list(self.target_shape)
+        return config
+
+
+class Permute(Layer):
+    """Permutes the non-batch axes; ``dims`` counts from 1 as in Keras."""
+
+    def __init__(self, dims, **kwargs):
+        super().__init__(**kwargs)
+        self.dims = tuple(dims)
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError(f"Permute {self.name!r}: `dims` must be a permutation of 1..{len(self.dims)}, "
+                             f"got {self.dims}.")
+
+    def call(self, inputs):
+        return ops.transpose(inputs, (0,) + self.dims)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + tuple(input_shape[d] for d in self.dims)
+
+    def get_config(self):
+        config = super().get_config()
+        config["dims"] = list(self.dims)
+        return config
+
+
+class Lambda(Layer):
+    """Wraps a function of tensors as a layer (not saved with the model: pass it back via custom_objects)."""
+
+    def __init__(self, function, output_shape=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        self.function = function
+        self.arguments = arguments or {}
+        self._output_shape = output_shape
+
+    def call(self, inputs):
+        return self.function(inputs, **self.arguments)

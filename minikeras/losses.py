@@ -1,0 +1,547 @@
+"""Keras 3 losses: ``Loss`` objects with Keras's reductions, and per-sample loss functions.
+
+A loss object called as ``loss(y_true, y_pred, sample_weight=None)`` returns a scalar
+Tensor that is differentiable with respect to ``y_pred``. Keras 3's default reduction,
+``"sum_over_batch_size"``, sums the weighted per-sample losses and divides by their
+number (not by the sum of the weights). The built-in losses run one fused kernel from
+``minikeras.kernels.losses`` and record a single autodiff node; custom losses subclass
+``Loss`` and implement ``call(y_true, y_pred)`` with ``minikeras.ops``.
+"""
+import inspect
+
+import numpy as np
+
+from . import backend, naming
+from .autodiff import Tensor, as_array, make_node
+from .kernels import losses as K
+from .kernels.broadcast import unbroadcast
+
+REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
+
+
+# ---------------------------------------------------------------- array helpers
+
+
+def _xp_of(a):
+    """The array module of ``a`` (fast path for NumPy arrays)."""
+    return np if type(a) is np.ndarray else backend.get_array_module(a)
+
+
+def _to_module(x, xp, dtype=None):
+    """``x`` (array, Tensor, list or number) as an ``xp`` array, optionally cast to ``dtype``."""
+    x = as_array(x)
+    if xp is np and not isinstance(x, np.ndarray) and hasattr(x, "get"):
+        x = x.get()  # a CuPy array to the host
+    return xp.asarray(x, dtype=dtype)
+
+
+def _pred_tensor(y_pred):
+    """``y_pred`` as a float Tensor (arrays are converted with the default float dtype)."""
+    if isinstance(y_pred, Tensor):
+        return y_pred
+    arr = backend.convert_to_array(y_pred)
+    if arr.dtype.kind != "f":
+        arr = arr.astype(backend.floatx())
+    return Tensor(arr)
+
+
+def _expand(x):
+    return x[..., None]
+
+
+def _squeeze(x):
+    return x[..., 0]
+
+
+def same_rank(a, b, expand=_expand, squeeze=_squeeze):
+    """Keras's rule for operands whose ranks differ by one with a trailing 1.
+
+    The operand with the extra trailing 1 is squeezed, except that a rank-1 partner is
+    expanded instead (so ``(n,)`` against ``(n, 1)`` compares as ``(n, 1)``).
+    """
+    ra, rb = a.ndim, b.ndim
+    if ra == rb + 1 and a.shape[-1] == 1:
+        if rb == 1:
+            b = expand(b)
+        else:
+            a = squeeze(a)
+    elif rb == ra + 1 and b.shape[-1] == 1:
+        if ra == 1:
+            a = expand(a)
+        else:
+            b = squeeze(b)
+    return a, b
+
+
+def _match_targets(who, y_true, y_pred):
+    """y_true/y_pred arrays with Keras's rank fix, checked to have equal shapes."""
+    yt, yp = same_rank(y_true, y_pred)
+    if yt.shape != yp.shape:
+        hint = ""
+        if yt.ndim == yp.ndim - 1 or (yt.ndim == yp.ndim and yt.shape[-1] == 1 and yp.shape[-1] > 1):
+            hint = (" These look like integer class labels: use sparse_categorical_crossentropy "
+                    "(or one-hot encode the labels).")
+        raise ValueError(f"{who}: y_true has shape {tuple(y_true.shape)} but y_pred has shape "
+                         f"{tuple(y_pred.shape)}; they must be equal (a trailing dimension of 1 "
+                         f"may differ).{hint}")
+    return yt, yp
+
+
+def _sparse_labels(who, y_true, y_pred, ignore_class=None):
+    """Integer class ids of shape ``y_pred.shape[:-1]`` on y_pred's device, range-checked."""
+    xp = _xp_of(y_pred)
+    lab = as_array(y_true)
+    if not hasattr(lab, "ndim"):
+        lab = np.asarray(lab)
+    original = tuple(lab.shape)
+    if lab.ndim == y_pred.ndim and lab.ndim and lab.shape[-1] == 1:
+        lab = lab[..., 0]
+    if tuple(lab.shape) != tuple(y_pred.shape[:-1]):
+        hint = (" These look like one-hot labels: use categorical_crossentropy."
+                if original == tuple(y_pred.shape) else "")
+        raise ValueError(f"{who}: labels of shape {original} do not fit predictions of shape "
+                         f"{tuple(y_pred.shape)}; sparse labels are integer class ids of shape "
+                         f"{tuple(y_pred.shape[:-1])} (a trailing 1 is allowed).{hint}")
+    kind = lab.dtype.kind
+    if kind not in "iufb":
+        raise TypeError(f"{who}: labels must be integers (or integral floats), got dtype {lab.dtype}.")
+    n_classes = y_pred.shape[-1]
+    lxp = _xp_of(lab)
+    if lab.size:
+        checked = lab if ignore_class is None else lab[lab != ignore_class]
+        if lxp is np and kind in "iub":
+            bad = checked.size and (checked.min() < 0 or checked.max() >= n_classes)
+        else:
+            bad = (checked < 0) | (checked >= n_classes)
+            if kind == "f":
+                bad |= checked != lxp.floor(checked)  # also catches NaN
+            bad = bool(bad.any())  # one host sync when the labels already live on the GPU
+        if bad:
+            wrong = (checked < 0) | (checked >= n_classes)
+            if kind == "f":
+                wrong |= checked != lxp.floor(checked)
+            value = backend.to_numpy(checked[wrong][:1])[0].item()
+            if kind == "f" and value == value and float(value).is_integer():
+                value = int(value)
+            raise ValueError(f"{who}: label {value!r} is not a valid class id for {n_classes} classes "
+                             f"(labels must be integers in [0, {n_classes - 1}]).")
+    if kind != "i":
+        lab = lab.astype(np.int64)
+    if lxp is not xp:
+        lab = _to_module(lab, xp)
+    mask = None
+    if ignore_class is not None:
+        mask = lab != ignore_class
+        lab = xp.where(mask, lab, 0)
+    return lab, mask
+
+
+# ---------------------------------------------------------------- base class
+
+
+def _check_reduction(reduction, who):
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{who}: unknown reduction {reduction!r}; valid reductions are "
+                         f"{list(REDUCTIONS)}.")
+    return reduction
+
+
+class Loss:
+    """Base class for losses. Subclasses implement ``call(y_true, y_pred)`` returning
+    per-sample values; ``__call__`` applies sample weights and the reduction."""
+
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+        self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
+        self.reduction = _check_reduction(reduction, type(self).__name__)
+        self.dtype = dtype
+
+    def call(self, y_true, y_pred):
+        raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred).")
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        yp = _pred_tensor(y_pred)
+        xp = _xp_of(yp.value)
+        dtype = yp.value.dtype
+        yt = Tensor(_to_module(y_true, xp, dtype=dtype))
+        values = self.call(yt, yp)
+        if not isinstance(values, Tensor):
+            values = Tensor(_to_module(values, xp, dtype=dtype))
+        return _reduce(self, values.value, sample_weight, None, values, lambda dv: dv)
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}>"
+
+
+def _weights(who, v, sample_weight, mask, reduction):
+    """Sample weights (mask merged as Keras does) as an array broadcastable to ``v``."""
+    if sample_weight is None and mask is None:
+        return None
+    xp = _xp_of(v)
+    w = None
+    if sample_weight is not None:
+        w = _to_module(sample_weight, xp, dtype=v.dtype)
+    if mask is not None:
+        m = mask.astype(v.dtype)
+        if reduction in ("sum_over_batch_size", "mean"):
+            valid = m.sum()
+            m = m * xp.where(valid > 0, m.size / xp.where(valid > 0, valid, 1), 0).astype(v.dtype)
+        w = m if w is None else _align(who, m, w) * m
+    return w
+
+
+def _align(who, v, w):
+    """``w`` reshaped so it multiplies ``v`` elementwise; per-sample weights broadcast over
+    trailing axes. Anything else raises."""
+    v2, w2 = same_rank(v, w)
+    if w2.ndim < v2.ndim and tuple(w2.shape) == tuple(v2.shape[:w2.ndim]):
+        w2 = w2.reshape(w2.shape + (1,) * (v2.ndim - w2.ndim))
+    try:
+        shape = np.broadcast_shapes(tuple(v2.shape), tuple(w2.shape))
+    except ValueError:
+        shape = None
+    if shape is None or (shape != tuple(v2.shape) and v2.ndim > 0):
+        raise ValueError(f"{who}: sample_weight of shape {tuple(w.shape)} does not fit the per-sample "
+                         f"losses of shape {tuple(v.shape)}.")
+    return w2
+
+
+def _reduce(loss, v, sample_weight, mask, parent, back, scalar_ok=False):
+    """Weight and reduce the per-sample values ``v`` in one autodiff node whose backward maps
+    d(values) through ``back`` to the gradient of ``parent``. With ``scalar_ok`` ``back``
+    accepts a 0-d upstream that broadcasts over the values (saves a broadcast per step)."""
+    who, reduction = loss.name, loss.reduction
+    xp = _xp_of(v)
+    w = _weights(who, v, sample_weight, mask, reduction)
+    vshape = v.shape
+    if w is not None:
+        if w.shape != vshape and w.ndim:
+            w = _align(who, v, w)
+        u = v * w
+    else:
+        u = v
+    if reduction in (None, "none") or u.ndim == 0 or u.shape == (0,):
+        if w is None:
+            return make_node(u, (parent,), lambda g, needs: (back(g),))
+        return make_node(u, (parent,), lambda g, needs: (back(unbroadcast(g * w, vshape).reshape(vshape)),))
+    total = u.sum()
+    if reduction == "sum":
+        scale, out = None, total
+    elif reduction == "mean_with_sample_weight" and w is not None:
+        div = w.sum()
+        nonzero = div != 0
+        scale = xp.where(nonzero, 1 / xp.where(nonzero, div, 1), 0).astype(v.dtype)
+        out = total * scale
+    else:
+        scale = 1.0 / u.size
+        out = total * scale
+    out = xp.asarray(out, dtype=v.dtype)
+
+    def backward(g, needs):
+        s = g if scale is None else g * scale
+        if w is None:
+            dv = s if scalar_ok else xp.broadcast_to(s, vshape)
+        elif u.shape == vshape:
+            dv = s * w
+        else:
+            dv = unbroadcast(xp.broadcast_to(s * w, u.shape), vshape).reshape(vshape)
+        return (back(dv),)
+    return make_node(out, (parent,), backward)
+
+
+# ---------------------------------------------------------------- built-in losses (fused kernels)
+
+
+class _FusedLoss(Loss):
+    """A built-in loss: ``_forward`` gives per-sample values and a cache, ``_backward`` the
+    gradient for y_pred. ``__call__`` uses them directly unless a subclass overrides ``call``."""
+
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self._fused = type(self).call is _FusedLoss.call
+
+    def call(self, y_true, y_pred):
+        yp = _pred_tensor(y_pred)
+        v, cache, mask = self._forward(y_true, yp.value)
+        shape = yp.value.shape
+        out = make_node(v, (yp,), lambda g, needs: (self._backward(g, cache).reshape(shape),))
+        return out
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if not self._fused:
+            return Loss.__call__(self, y_true, y_pred, sample_weight)
+        yp = y_pred if isinstance(y_pred, Tensor) else _pred_tensor(y_pred)
+        v, cache, mask = self._forward(y_true, yp.value)
+        shape = yp.value.shape
+        backward = self._backward
+        return _reduce(self, v, sample_weight, mask, yp, lambda dv: backward(dv, cache).reshape(shape),
+                       scalar_ok=True)
+
+    def _targets(self, y_true, yp):
+        xp = _xp_of(yp)
+        return _match_targets(self.name, _to_module(y_true, xp, dtype=yp.dtype), yp)
+
+
+class MeanSquaredError(_FusedLoss):
+    """Mean of the squared errors over the last axis."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+    def _forward(self, y_true, yp):
+        yt, yp = self._targets(y_true, yp)
+        v, cache = K.mean_squared_error_forward(yt, yp)
+        return v, cache, None
+
+    _backward = staticmethod(K.mean_squared_error_backward)
+
+
+class MeanAbsoluteError(_FusedLoss):
+    """Mean of the absolute errors over the last axis."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+    def _forward(self, y_true, yp):
+        yt, yp = self._targets(y_true, yp)
+        v, cache = K.mean_absolute_error_forward(yt, yp)
+        return v, cache, None
+
+    _backward = staticmethod(K.mean_absolute_error_backward)
+
+
+class Huber(_FusedLoss):
+    """Quadratic for errors up to ``delta``, linear beyond; averaged over the last axis."""
+
+    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.delta = float(delta)
+
+    def _forward(self, y_true, yp):
+        yt, yp = self._targets(y_true, yp)
+        v, cache = K.huber_forward(yt, yp, delta=self.delta)
+        return v, cache, None
+
+    _backward = staticmethod(K.huber_backward)
+
+    def get_config(self):
+        return {**super().get_config(), "delta": self.delta}
+
+
+def _check_axis(who, axis):
+    if axis not in (-1, None):
+        raise NotImplementedError(f"{who}: only axis=-1 (classes on the last axis) is supported, got axis={axis}.")
+
+
+def _check_smoothing(who, label_smoothing):
+    label_smoothing = float(label_smoothing)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{who}: label_smoothing must be in [0, 1], got {label_smoothing}.")
+    return label_smoothing
+
+
+class BinaryCrossentropy(_FusedLoss):
+    """Sigmoid cross-entropy for 0/1 targets, averaged over the last axis."""
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name="binary_crossentropy", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        _check_axis(self.name, axis)
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = _check_smoothing(self.name, label_smoothing)
+        self.axis = axis
+
+    def _forward(self, y_true, yp):
+        yt, yp = self._targets(y_true, yp)
+        if self.label_smoothing:
+            yt = yt * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+        v, cache = K.binary_crossentropy_forward(yt, yp, from_logits=self.from_logits)
+        return v, cache, None
+
+    _backward = staticmethod(K.binary_crossentropy_backward)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing, "axis": self.axis}
+
+
+class CategoricalCrossentropy(_FusedLoss):
+    """Cross-entropy between one-hot (or soft) targets and predicted class probabilities."""
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name="categorical_crossentropy", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        _check_axis(self.name, axis)
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = _check_smoothing(self.name, label_smoothing)
+        self.axis = axis
+
+    def _forward(self, y_true, yp):
+        yt, yp = self._targets(y_true, yp)
+        if self.label_smoothing:
+            yt = yt * (1.0 - self.label_smoothing) + self.label_smoothing / yt.shape[-1]
+        v, cache = K.categorical_crossentropy_forward(yt, yp, from_logits=self.from_logits)
+        return v, cache, None
+
+    _backward = staticmethod(K.categorical_crossentropy_backward)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing, "axis": self.axis}
+
+
+class SparseCategoricalCrossentropy(_FusedLoss):
+    """Cross-entropy with integer class ids as targets. ``ignore_class``: a label value whose
+    entries get zero loss and are left out of the average (as Keras does)."""
+
+    def __init__(self, from_logits=False, ignore_class=None, axis=-1,
+                 reduction="sum_over_batch_size", name="sparse_categorical_crossentropy", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        _check_axis(self.name, axis)
+        self.from_logits = bool(from_logits)
+        self.ignore_class = ignore_class
+        self.axis = axis
+
+    def _forward(self, y_true, yp):
+        lab, mask = _sparse_labels(self.name, y_true, yp, self.ignore_class)
+        v, cache = K.sparse_categorical_crossentropy_forward(lab, yp, from_logits=self.from_logits)
+        if mask is not None:
+            v = v * mask
+            cache = (cache, mask)
+        return v, cache, mask
+
+    def _backward(self, dv, cache):
+        if self.ignore_class is not None:
+            cache, mask = cache
+            dv = dv * mask
+        return K.sparse_categorical_crossentropy_backward(dv, cache)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "ignore_class": self.ignore_class, "axis": self.axis}
+
+
+class LossFunctionWrapper(Loss):
+    """A plain function ``fn(y_true, y_pred, **kwargs)`` returning per-sample losses, as a Loss."""
+
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
+        super().__init__(name=name or getattr(fn, "__name__", None), reduction=reduction, dtype=dtype)
+        self.fn = fn
+        self._fn_kwargs = kwargs
+
+    def call(self, y_true, y_pred):
+        from . import ops
+        yt, yp = same_rank(y_true, y_pred, lambda t: ops.expand_dims(t, -1), lambda t: ops.squeeze(t, -1))
+        return self.fn(yt, yp, **self._fn_kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), "fn": getattr(self.fn, "__name__", repr(self.fn)), **self._fn_kwargs}
+
+    def __repr__(self):
+        return f"<LossFunctionWrapper({getattr(self.fn, '__name__', self.fn)}, kwargs={self._fn_kwargs})>"
+
+
+# ---------------------------------------------------------------- per-sample functions
+
+
+def _per_sample(loss, y_true, y_pred):
+    """Per-sample losses of a built-in loss object, as a Tensor differentiable w.r.t. y_pred."""
+    return _FusedLoss.call(loss, y_true, y_pred)
+
+
+def mean_squared_error(y_true, y_pred):
+    """Per-sample mean squared error over the last axis."""
+    return _per_sample(MeanSquaredError(), y_true, y_pred)
+
+
+def mean_absolute_error(y_true, y_pred):
+    """Per-sample mean absolute error over the last axis."""
+    return _per_sample(MeanAbsoluteError(), y_true, y_pred)
+
+
+def huber(y_true, y_pred, delta=1.0):
+    """Per-sample Huber loss over the last axis."""
+    return _per_sample(Huber(delta=delta), y_true, y_pred)
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Per-sample binary cross-entropy (mean over the last axis)."""
+    return _per_sample(BinaryCrossentropy(from_logits, label_smoothing, axis), y_true, y_pred)
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Per-sample categorical cross-entropy."""
+    return _per_sample(CategoricalCrossentropy(from_logits, label_smoothing, axis), y_true, y_pred)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
+    """Per-sample cross-entropy with integer labels (ignored entries give 0)."""
+    return _per_sample(SparseCategoricalCrossentropy(from_logits, ignore_class, axis), y_true, y_pred)
+
+
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+
+# ---------------------------------------------------------------- lookup
+
+_CLASSES = {c.__name__: c for c in (MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossentropy,
+                                     CategoricalCrossentropy, SparseCategoricalCrossentropy)}
+_BY_NAME = dict(_CLASSES)
+_BY_NAME.update({
+    "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError, "MSE": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError,
+    "huber": Huber, "huber_loss": Huber,
+    "binary_crossentropy": BinaryCrossentropy, "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+})
+_BY_FUNCTION = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
+                huber: Huber, binary_crossentropy: BinaryCrossentropy,
+                categorical_crossentropy: CategoricalCrossentropy,
+                sparse_categorical_crossentropy: SparseCategoricalCrossentropy}
+
+
+def serialize(loss):
+    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+
+
+def deserialize(config, custom_objects=None):
+    classes = {**_CLASSES, **(custom_objects or {})}
+    name = config.get("class_name")
+    if name not in classes:
+        raise ValueError(f"Unknown loss class {name!r}; known classes are {sorted(classes)}.")
+    return classes[name].from_config(config.get("config", {}))
+
+
+def get(identifier):
+    """A Loss object from a name, class, instance, config dict or plain function.
+
+    Strings keep the spelling given as the loss's name (``get("mse").name == "mse"``); a
+    function ``fn(y_true, y_pred)`` returning per-sample values is wrapped in a Loss.
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _BY_NAME.get(identifier)
+        if cls is None:
+            raise ValueError(f"Unknown loss {identifier!r}; valid names are {sorted(_BY_NAME)}.")
+        return cls(name=identifier)
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if inspect.isclass(identifier) and issubclass(identifier, Loss):
+        return identifier()
+    if callable(identifier):
+        cls = _BY_FUNCTION.get(identifier)
+        if cls is not None:
+            return cls(name=identifier.__name__)
+        return LossFunctionWrapper(identifier, name=getattr(identifier, "__name__", None))
+    raise TypeError(f"Could not interpret loss identifier {identifier!r}: expected a name, a Loss "
+                    "class or instance, or a function fn(y_true, y_pred).")

@@ -1,0 +1,702 @@
+"""Keras 3 metrics: stateful objects that accumulate over batches.
+
+A metric keeps its state in non-trainable ``Variable``s on the device of the data
+(``update_state`` never copies to the host); ``result()`` returns a 0-d Tensor. Metrics
+work on raw arrays and never build autodiff graphs, even when given Tensors that require
+gradients (``update_state`` of every subclass runs with recording switched off).
+"""
+import functools
+import inspect
+
+import numpy as np
+
+from . import autodiff, backend, naming
+from .autodiff import Tensor, as_array
+from .kernels import losses as K
+from .losses import _sparse_labels, _to_module, same_rank
+from .variables import Variable
+
+# ---------------------------------------------------------------- helpers
+
+
+def _arr(x, xp=None, dtype=None):
+    """``x`` as an array on ``xp`` (the active backend when None)."""
+    if xp is None:
+        x = as_array(x)
+        if hasattr(x, "ndim") and hasattr(x, "dtype"):
+            return x if dtype is None else x.astype(dtype, copy=False)
+        xp = backend.xp()
+    return _to_module(x, xp, dtype)
+
+
+def _pair(y_true, y_pred, dtype=None):
+    """y_true and y_pred as arrays on y_pred's device."""
+    yp = _arr(y_pred)
+    if not hasattr(yp, "ndim"):
+        yp = backend.convert_to_array(yp)
+    if dtype is not None:
+        yp = yp.astype(dtype, copy=False)
+    xp = backend.get_array_module(yp)
+    return _to_module(y_true, xp), yp
+
+
+def _no_grad(fn):
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        rec = autodiff._recording
+        if not rec[0]:
+            return fn(*args, **kwargs)
+        rec[0] = False
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            rec[0] = True
+    wrapped._minikeras_no_grad = True
+    return wrapped
+
+
+def _divide_no_nan(xp, a, b):
+    nonzero = b != 0
+    return xp.where(nonzero, a, 0) / xp.where(nonzero, b, 1)
+
+
+# ---------------------------------------------------------------- base class
+
+
+class Metric:
+    """Base class: create state with ``add_weight`` in ``__init__``; implement
+    ``update_state(y_true, y_pred, sample_weight=None)`` and ``result()``."""
+
+    def __init__(self, dtype=None, name=None):
+        self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
+        self._dtype = np.dtype(dtype or backend.floatx()).name
+        self._variables = []
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        fn = cls.__dict__.get("update_state")
+        if fn is not None and not getattr(fn, "_minikeras_no_grad", False):
+            cls.update_state = _no_grad(fn)
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    def add_weight(self, shape=(), initializer="zeros", dtype=None, name=None, aggregation="sum"):
+        """A non-trainable state variable, tracked in ``variables`` and zeroed by ``reset_state``."""
+        if not hasattr(self, "_variables"):
+            raise RuntimeError(f"{type(self).__name__}: call super().__init__() before add_weight().")
+        dtype = dtype or self._dtype
+        shape = tuple(shape)
+        if isinstance(initializer, str) and initializer in ("zeros", "ones"):
+            value = getattr(backend.xp(), initializer)(shape, dtype=dtype)
+            var = Variable(value, dtype=dtype, trainable=False, name=name)
+        else:
+            var = Variable(initializer, shape=shape, dtype=dtype, trainable=False, name=name)
+        self._variables.append(var)
+        return var
+
+    def add_variable(self, shape, initializer, dtype=None, aggregation="sum", name=None):
+        return self.add_weight(shape=shape, initializer=initializer, dtype=dtype, name=name)
+
+    @property
+    def variables(self):
+        out = list(self._variables)
+        for value in vars(self).values():
+            if isinstance(value, Metric):
+                out.extend(value.variables)
+        return out
+
+    def update_state(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must implement update_state().")
+
+    def result(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement result().")
+
+    def reset_state(self):
+        """Zero every state variable."""
+        for v in self.variables:
+            v.value = backend.get_array_module(v.value).zeros_like(v.value)
+
+    def __call__(self, *args, **kwargs):
+        self.update_state(*args, **kwargs)
+        return self.result()
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}>"
+
+
+def _add(var, delta):
+    """``var += delta`` on the variable's device without a host round trip."""
+    if not isinstance(delta, (int, float)):
+        xp = backend.get_array_module(var.value)
+        if backend.get_array_module(delta) is not xp:
+            delta = _to_module(delta, xp)
+    var.value = (var.value + delta).astype(var.value.dtype, copy=False)
+
+
+def _samplewise(values, sample_weight, dtype):
+    """Keras's reduction of values (and weights) to one entry per sample."""
+    xp = backend.get_array_module(values)
+    values = values.astype(dtype, copy=False)
+    if sample_weight is not None:
+        sw = _to_module(sample_weight, xp, dtype)
+        v2, sw = same_rank(values, sw)
+        wn, vn = sw.ndim, v2.ndim
+        if vn > wn:
+            v2 = v2.mean(axis=tuple(range(wn, vn)))
+        try:
+            sw = xp.broadcast_to(sw, v2.shape)
+        except ValueError:
+            raise ValueError(f"sample_weight of shape {tuple(sw.shape)} does not fit values of shape "
+                             f"{tuple(values.shape)}.") from None
+        values = v2 * sw
+        if wn > 1:
+            sw = sw.mean(axis=tuple(range(1, wn)))
+    else:
+        sw = None
+    if values.ndim > 1:
+        values = values.mean(axis=tuple(range(1, values.ndim)))
+    return values, sw
+
+
+# ---------------------------------------------------------------- reductions
+
+
+class Sum(Metric):
+    """The (weighted) sum of the values seen."""
+
+    def __init__(self, name="sum", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.total = self.add_weight(name="total")
+
+    def update_state(self, values, sample_weight=None):
+        values = _arr(values)
+        if not hasattr(values, "ndim"):
+            values = backend.convert_to_array(values)
+        values, _ = _samplewise(values, sample_weight, self._dtype)
+        _add(self.total, values.sum())
+
+    def result(self):
+        return Tensor(self.total.value.copy())
+
+
+class Mean(Metric):
+    """The (weighted) mean of the values seen: ``total / count``."""
+
+    def __init__(self, name="mean", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.total = self.add_weight(name="total")
+        self.count = self.add_weight(name="count")
+
+    def update_state(self, values, sample_weight=None):
+        values = _arr(values)
+        if not hasattr(values, "ndim"):
+            values = backend.convert_to_array(values)
+        if values.ndim == 0 and (sample_weight is None or isinstance(sample_weight, (int, float))):
+            weight = 1 if sample_weight is None else sample_weight  # e.g. a batch's loss and size
+            _add(self.total, values.astype(self._dtype) * weight)
+            _add(self.count, weight)
+            return
+        self._accumulate(values, sample_weight)
+
+    def _accumulate(self, values, sample_weight):
+        values, sw = _samplewise(values, sample_weight, self._dtype)
+        _add(self.total, values.sum())
+        if sw is not None:
+            _add(self.count, sw.sum())
+        else:
+            _add(self.count, values.shape[0] if values.ndim else 1)
+
+    def result(self):
+        xp = backend.get_array_module(self.total.value)
+        return Tensor(xp.asarray(_divide_no_nan(xp, self.total.value, self.count.value), dtype=self._dtype))
+
+
+class LossTracker(Mean):
+    """The running mean of the training loss, weighted by batch size as Keras 3 does:
+    call ``update_state(loss_value, sample_weight=batch_size)`` once per batch."""
+
+    def __init__(self, name="loss", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+
+class MeanMetricWrapper(Mean):
+    """The mean of ``fn(y_true, y_pred, **kwargs)`` (per-sample values) over all samples seen."""
+
+    def __init__(self, fn, name=None, dtype=None, **kwargs):
+        super().__init__(name=name or getattr(fn, "__name__", None) or "mean_metric_wrapper", dtype=dtype)
+        self._fn = fn
+        self._fn_kwargs = kwargs
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        values = self._fn(y_true, y_pred, **self._fn_kwargs)
+        values = as_array(values)
+        if not hasattr(values, "ndim"):
+            values = backend.convert_to_array(values)
+        self._accumulate(values, sample_weight)
+
+    def get_config(self):
+        return {**super().get_config(), "fn": getattr(self._fn, "__name__", repr(self._fn)), **self._fn_kwargs}
+
+
+# ---------------------------------------------------------------- metric functions on arrays
+
+
+def accuracy(y_true, y_pred):
+    """1.0 where y_pred equals y_true exactly."""
+    yt, yp = _pair(y_true, y_pred)
+    yt, yp = same_rank(yt, yp)
+    _check_same("accuracy", yt, yp)
+    return (yt == yp).astype(backend.floatx())
+
+
+def binary_accuracy(y_true, y_pred, threshold=0.5):
+    """1.0 where ``y_pred > threshold`` matches the 0/1 target."""
+    yt, yp = _pair(y_true, y_pred)
+    yt, yp = same_rank(yt, yp)
+    _check_same("binary_accuracy", yt, yp)
+    return (yt == (yp > threshold).astype(yt.dtype)).astype(backend.floatx())
+
+
+def categorical_accuracy(y_true, y_pred):
+    """1.0 where the arg-max of y_pred is the arg-max of the one-hot target."""
+    yt, yp = _pair(y_true, y_pred)
+    if yt.shape != yp.shape:
+        raise ValueError(f"categorical_accuracy: y_true has shape {tuple(yt.shape)} but y_pred has shape "
+                         f"{tuple(yp.shape)}; one-hot targets must match the predictions (for integer "
+                         "labels use sparse_categorical_accuracy).")
+    return (yt.argmax(axis=-1) == yp.argmax(axis=-1)).astype(backend.floatx())
+
+
+def _labels_for(who, y_true, y_pred):
+    """Integer-valued labels of shape y_pred.shape[:-1] (a trailing 1 is dropped)."""
+    lab = y_true
+    if lab.ndim == y_pred.ndim and lab.shape[-1] == 1:
+        lab = lab[..., 0]
+    if tuple(lab.shape) != tuple(y_pred.shape[:-1]):
+        raise ValueError(f"{who}: labels of shape {tuple(y_true.shape)} do not fit predictions of shape "
+                         f"{tuple(y_pred.shape)}; expected integer class ids of shape "
+                         f"{tuple(y_pred.shape[:-1])} (a trailing 1 is allowed).")
+    return lab
+
+
+def sparse_categorical_accuracy(y_true, y_pred):
+    """1.0 where the arg-max of y_pred equals the integer label."""
+    yt, yp = _pair(y_true, y_pred)
+    lab = _labels_for("sparse_categorical_accuracy", yt, yp)
+    pred = yp.argmax(axis=-1)
+    if lab.dtype.kind == "f":
+        pred = pred.astype(lab.dtype)
+    return (lab == pred).astype(backend.floatx())
+
+
+def _in_top_k(who, lab, yp, k):
+    """True where fewer than ``k`` classes score strictly higher than the label (ties count as in)."""
+    xp = backend.get_array_module(yp)
+    n_classes = yp.shape[-1]
+    flat = yp.reshape(-1, n_classes)
+    idx = lab.reshape(-1).astype(np.int64)
+    # checked on the CPU only: on the GPU the check would cost a device sync per batch
+    if xp is np and idx.size and (idx.min() < 0 or idx.max() >= n_classes):
+        raise ValueError(f"{who}: labels must be class ids in [0, {n_classes - 1}].")
+    target = flat[xp.arange(idx.size), idx]
+    return ((flat > target[:, None]).sum(axis=-1) < k).reshape(lab.shape)
+
+
+def top_k_categorical_accuracy(y_true, y_pred, k=5):
+    """1.0 where the one-hot target's class is among the ``k`` highest predictions."""
+    yt, yp = _pair(y_true, y_pred)
+    if yt.shape != yp.shape:
+        raise ValueError(f"top_k_categorical_accuracy: y_true has shape {tuple(yt.shape)} but y_pred has "
+                         f"shape {tuple(yp.shape)}; they must match (one-hot targets).")
+    return _in_top_k("top_k_categorical_accuracy", yt.argmax(axis=-1), yp, k).astype(backend.floatx())
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
+    """1.0 where the integer label is among the ``k`` highest predictions."""
+    yt, yp = _pair(y_true, y_pred)
+    lab = _labels_for("sparse_top_k_categorical_accuracy", yt, yp)
+    return _in_top_k("sparse_top_k_categorical_accuracy", lab, yp, k).astype(backend.floatx())
+
+
+def _check_same(who, yt, yp):
+    if yt.shape != yp.shape:
+        raise ValueError(f"{who}: y_true has shape {tuple(yt.shape)} but y_pred has shape {tuple(yp.shape)}; "
+                         "they must be equal (a trailing dimension of 1 may differ).")
+
+
+def _kernel_metric(who, forward, **kw):
+    def fn(y_true, y_pred):
+        yt, yp = _pair(y_true, y_pred)
+        if yp.dtype.kind != "f":
+            yp = yp.astype(backend.floatx())
+        yt, yp = same_rank(yt.astype(yp.dtype, copy=False), yp)
+        _check_same(who, yt, yp)
+        return forward(yt, yp, **kw)[0]
+    fn.__name__ = who
+    return fn
+
+
+mean_squared_error = _kernel_metric("mean_squared_error", K.mean_squared_error_forward)
+mean_absolute_error = _kernel_metric("mean_absolute_error", K.mean_absolute_error_forward)
+mse = mean_squared_error
+mae = mean_absolute_error
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
+    yt, yp = _pair(y_true, y_pred)
+    yp = yp.astype(backend.floatx()) if yp.dtype.kind != "f" else yp
+    yt, yp = same_rank(yt.astype(yp.dtype, copy=False), yp)
+    _check_same("binary_crossentropy", yt, yp)
+    if label_smoothing:
+        yt = yt * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    return K.binary_crossentropy_forward(yt, yp, from_logits=from_logits)[0]
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
+    yt, yp = _pair(y_true, y_pred)
+    yp = yp.astype(backend.floatx()) if yp.dtype.kind != "f" else yp
+    yt = yt.astype(yp.dtype, copy=False)
+    _check_same("categorical_crossentropy", yt, yp)
+    if label_smoothing:
+        yt = yt * (1.0 - label_smoothing) + label_smoothing / yt.shape[-1]
+    return K.categorical_crossentropy_forward(yt, yp, from_logits=from_logits)[0]
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
+    yt, yp = _pair(y_true, y_pred)
+    yp = yp.astype(backend.floatx()) if yp.dtype.kind != "f" else yp
+    lab, _ = _sparse_labels("sparse_categorical_crossentropy", yt, yp)
+    return K.sparse_categorical_crossentropy_forward(lab, yp, from_logits=from_logits)[0]
+
+
+# ---------------------------------------------------------------- metric classes
+
+
+class Accuracy(MeanMetricWrapper):
+    """How often predictions equal the targets exactly."""
+
+    def __init__(self, name="accuracy", dtype=None):
+        super().__init__(accuracy, name=name, dtype=dtype)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}
+
+
+class BinaryAccuracy(MeanMetricWrapper):
+    """How often ``y_pred > threshold`` matches 0/1 targets."""
+
+    def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
+        super().__init__(binary_accuracy, name=name, dtype=dtype, threshold=threshold)
+        self.threshold = threshold
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, "threshold": self.threshold}
+
+
+class CategoricalAccuracy(MeanMetricWrapper):
+    """How often the predicted class (arg-max) matches the one-hot target."""
+
+    def __init__(self, name="categorical_accuracy", dtype=None):
+        super().__init__(categorical_accuracy, name=name, dtype=dtype)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}
+
+
+class SparseCategoricalAccuracy(MeanMetricWrapper):
+    """How often the predicted class (arg-max) equals the integer label."""
+
+    def __init__(self, name="sparse_categorical_accuracy", dtype=None):
+        super().__init__(sparse_categorical_accuracy, name=name, dtype=dtype)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}
+
+
+class TopKCategoricalAccuracy(MeanMetricWrapper):
+    """How often the one-hot target is among the ``k`` highest predictions."""
+
+    def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
+        super().__init__(top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
+        self.k = k
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, "k": self.k}
+
+
+class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
+    """How often the integer label is among the ``k`` highest predictions."""
+
+    def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None):
+        super().__init__(sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
+        self.k = k
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, "k": self.k}
+
+
+class MeanSquaredError(MeanMetricWrapper):
+    """Mean of the squared errors."""
+
+    def __init__(self, name="mean_squared_error", dtype=None):
+        super().__init__(mean_squared_error, name=name, dtype=dtype)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}
+
+
+class MeanAbsoluteError(MeanMetricWrapper):
+    """Mean of the absolute errors."""
+
+    def __init__(self, name="mean_absolute_error", dtype=None):
+        super().__init__(mean_absolute_error, name=name, dtype=dtype)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}
+
+
+class RootMeanSquaredError(Mean):
+    """Square root of the mean squared error over all values seen."""
+
+    def __init__(self, name="root_mean_squared_error", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        yt, yp = _pair(y_true, y_pred, self._dtype)
+        yt, yp = same_rank(yt.astype(self._dtype, copy=False), yp)
+        _check_same("root_mean_squared_error", yt, yp)
+        diff = yp - yt
+        self._accumulate(diff * diff, sample_weight)
+
+    def result(self):
+        xp = backend.get_array_module(self.total.value)
+        return Tensor(xp.sqrt(Mean.result(self).value))
+
+
+class BinaryCrossentropy(MeanMetricWrapper):
+    """Mean binary cross-entropy."""
+
+    def __init__(self, name="binary_crossentropy", dtype=None, from_logits=False, label_smoothing=0):
+        super().__init__(binary_crossentropy, name=name, dtype=dtype, from_logits=from_logits,
+                         label_smoothing=label_smoothing)
+        self.from_logits, self.label_smoothing = from_logits, label_smoothing
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing}
+
+
+class CategoricalCrossentropy(MeanMetricWrapper):
+    """Mean categorical cross-entropy."""
+
+    def __init__(self, name="categorical_crossentropy", dtype=None, from_logits=False, label_smoothing=0):
+        super().__init__(categorical_crossentropy, name=name, dtype=dtype, from_logits=from_logits,
+                         label_smoothing=label_smoothing)
+        self.from_logits, self.label_smoothing = from_logits, label_smoothing
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing}
+
+
+class SparseCategoricalCrossentropy(MeanMetricWrapper):
+    """Mean sparse categorical cross-entropy."""
+
+    def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False):
+        super().__init__(sparse_categorical_crossentropy, name=name, dtype=dtype, from_logits=from_logits)
+        self.from_logits = from_logits
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, "from_logits": self.from_logits}
+
+
+# ---------------------------------------------------------------- confusion-matrix metrics
+
+
+class _Confusion(Metric):
+    """Counts of true/false positives/negatives at ``thresholds`` (for Precision and Recall)."""
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        if top_k is not None:
+            raise NotImplementedError(f"{type(self).__name__}: top_k is not supported.")
+        self.init_thresholds = thresholds
+        self.class_id = class_id
+        t = [0.5] if thresholds is None else ([thresholds] if np.isscalar(thresholds) else list(thresholds))
+        self._scalar = thresholds is None or np.isscalar(thresholds)
+        self._thresholds = np.asarray(t, dtype=np.float64)
+        self.true_positives = self.add_weight(shape=(len(t),), name="true_positives")
+        self.false_positives = self.add_weight(shape=(len(t),), name="false_positives")
+        self.false_negatives = self.add_weight(shape=(len(t),), name="false_negatives")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        yt, yp = _pair(y_true, y_pred, self._dtype)
+        yt, yp = same_rank(yt.astype(self._dtype, copy=False), yp)
+        _check_same(self.name, yt, yp)
+        if self.class_id is not None:
+            yt, yp = yt[..., self.class_id], yp[..., self.class_id]
+        xp = backend.get_array_module(yp)
+        w = xp.ones_like(yp) if sample_weight is None else \
+            xp.broadcast_to(_align_weight(_to_module(sample_weight, xp, self._dtype), yp), yp.shape)
+        t = xp.asarray(self._thresholds, dtype=yp.dtype).reshape((-1,) + (1,) * yp.ndim)
+        pred = yp[None] > t
+        pos = (yt > 0.5)[None]
+        axes = tuple(range(1, yp.ndim + 1))
+        _add(self.true_positives, (w * (pred & pos)).sum(axis=axes))
+        _add(self.false_positives, (w * (pred & ~pos)).sum(axis=axes))
+        _add(self.false_negatives, (w * (~pred & pos)).sum(axis=axes))
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, "thresholds": self.init_thresholds,
+                "class_id": self.class_id}
+
+
+def _align_weight(w, yp):
+    _, w = same_rank(yp, w)
+    if w.ndim < yp.ndim:
+        w = w.reshape(w.shape + (1,) * (yp.ndim - w.ndim))
+    return w
+
+
+class Precision(_Confusion):
+    """TP / (TP + FP) with predictions thresholded at 0.5 (or ``thresholds``)."""
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name="precision", dtype=None):
+        super().__init__(thresholds, top_k, class_id, name, dtype)
+
+    def result(self):
+        xp = backend.get_array_module(self.true_positives.value)
+        tp, fp = self.true_positives.value, self.false_positives.value
+        r = _divide_no_nan(xp, tp, tp + fp)
+        return Tensor(r[0] if self._scalar else r)
+
+
+class Recall(_Confusion):
+    """TP / (TP + FN) with predictions thresholded at 0.5 (or ``thresholds``)."""
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name="recall", dtype=None):
+        super().__init__(thresholds, top_k, class_id, name, dtype)
+
+    def result(self):
+        xp = backend.get_array_module(self.true_positives.value)
+        tp, fn = self.true_positives.value, self.false_negatives.value
+        r = _divide_no_nan(xp, tp, tp + fn)
+        return Tensor(r[0] if self._scalar else r)
+
+
+# ---------------------------------------------------------------- lookup
+
+
+class _AutoAccuracy(MeanMetricWrapper):
+    """``"accuracy"`` before the data is seen: picks binary, sparse categorical or categorical
+    accuracy from the shapes of the first batch, by Keras 3's rule."""
+
+    def __init__(self, name="accuracy", dtype=None):
+        super().__init__(self._first, name=name, dtype=dtype)
+
+    def _first(self, y_true, y_pred):
+        self._fn = _accuracy_fn_for_shapes(np.shape(as_array(y_true)), np.shape(as_array(y_pred)))
+        return self._fn(y_true, y_pred)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}
+
+
+def _accuracy_fn_for_shapes(true_shape, pred_shape):
+    """Keras 3: binary when y_pred's last dim is 1; sparse when y_true has lower rank or a
+    last dim of 1; categorical otherwise."""
+    if pred_shape[-1:] == (1,) or len(pred_shape) == 0:
+        return binary_accuracy
+    if len(true_shape) < len(pred_shape) or (true_shape[-1:] == (1,) and pred_shape[-1] > 1):
+        return sparse_categorical_accuracy
+    return categorical_accuracy
+
+
+_ACCURACY_CLASS = {binary_accuracy: BinaryAccuracy, sparse_categorical_accuracy: SparseCategoricalAccuracy,
+                   categorical_accuracy: CategoricalAccuracy}
+
+
+def _loss_kind(loss):
+    """'binary', 'sparse', 'categorical' or None for a loss given as name, class, object or function."""
+    from . import losses as L
+    if loss is None:
+        return None
+    if isinstance(loss, str):
+        try:
+            loss = L.get(loss)
+        except ValueError:
+            return None
+    elif inspect.isclass(loss):
+        loss = loss.__name__
+        return {"BinaryCrossentropy": "binary", "SparseCategoricalCrossentropy": "sparse",
+                "CategoricalCrossentropy": "categorical"}.get(loss)
+    if isinstance(loss, L.SparseCategoricalCrossentropy):
+        return "sparse"
+    if isinstance(loss, L.CategoricalCrossentropy):
+        return "categorical"
+    if isinstance(loss, L.BinaryCrossentropy):
+        return "binary"
+    if callable(loss) and not isinstance(loss, L.Loss):
+        return {L.sparse_categorical_crossentropy: "sparse", L.categorical_crossentropy: "categorical",
+                L.binary_crossentropy: "binary"}.get(loss)
+    return None
+
+
+_CLASSES = [Metric, Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,
+            SparseCategoricalAccuracy, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy,
+            MeanSquaredError, MeanAbsoluteError, RootMeanSquaredError, BinaryCrossentropy,
+            CategoricalCrossentropy, SparseCategoricalCrossentropy, Precision, Recall]
+_BY_NAME = {c.__name__: c for c in _CLASSES}
+_BY_NAME.update({naming.to_snake_case(c.__name__): c for c in _CLASSES})
+_BY_NAME.update({"mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAbsoluteError,
+                 "MAE": MeanAbsoluteError, "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy})
+for _abstract in ("Metric", "metric", "MeanMetricWrapper", "mean_metric_wrapper"):
+    _BY_NAME.pop(_abstract)
+
+
+def get(identifier, loss=None, y_true=None, y_pred=None):
+    """A Metric object from a name, class, instance or function ``fn(y_true, y_pred)``.
+
+    As in Keras 3's ``compile``, a string keeps its spelling as the metric's name (``"mae"``
+    logs as ``mae``); objects keep their ``.name`` and functions their ``__name__``.
+    ``"accuracy"``/``"acc"`` becomes binary, sparse categorical or categorical accuracy:
+    from the shapes of ``y_true``/``y_pred`` when given (Keras 3's rule), else from a
+    crossentropy ``loss``, else from the shapes of the first batch it sees.
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, str):
+        if identifier.lower() in ("accuracy", "acc"):
+            if y_true is not None and y_pred is not None:
+                fn = _accuracy_fn_for_shapes(np.shape(as_array(y_true)), np.shape(as_array(y_pred)))
+                return _ACCURACY_CLASS[fn](name=identifier)
+            kind = _loss_kind(loss)
+            if kind == "sparse":
+                return SparseCategoricalAccuracy(name=identifier)
+            if kind == "categorical":
+                return CategoricalAccuracy(name=identifier)
+            if kind == "binary":
+                return BinaryAccuracy(name=identifier)
+            return _AutoAccuracy(name=identifier)
+        cls = _BY_NAME.get(identifier)
+        if cls is None:
+            raise ValueError(f"Unknown metric {identifier!r}; valid names are "
+                             f"{sorted(set(_BY_NAME) | {'accuracy', 'acc'})}.")
+        return cls(name=identifier)
+    if inspect.isclass(identifier) and issubclass(identifier, Metric):
+        return identifier()
+    if callable(identifier):
+        return MeanMetricWrapper(identifier, name=getattr(identifier, "__name__", None))
+    raise TypeError(f"Could not interpret metric identifier {identifier!r}: expected a name, a Metric "
+                    "class or instance, or a function fn(y_true, y_pred).")

@@ -1,0 +1,105 @@
+"""``Model``: a layer that can be trained. ``Model(inputs, outputs)`` builds a functional model;
+subclassing ``Model`` and writing ``call`` gives a subclassed one."""
+from .. import backend
+from ..autodiff import Tensor, no_grad
+from ..layers.base import Layer
+from .trainer import Trainer
+
+
+def _is_metric(value):
+    return (not isinstance(value, Layer) and hasattr(value, "update_state") and hasattr(value, "result")
+            and hasattr(value, "reset_state"))
+
+
+class Model(Trainer, Layer):
+    """Keras's Model: layers plus compile/fit/evaluate/predict, summary and saving."""
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from .functional import Functional
+            return object.__new__(Functional)
+        return object.__new__(cls)
+
+    def __init__(self, *args, **kwargs):
+        name = kwargs.pop("name", None)
+        trainable = kwargs.pop("trainable", True)
+        dtype = kwargs.pop("dtype", None)
+        if args or kwargs:
+            raise TypeError(f"{type(self).__name__}.__init__ got unexpected arguments "
+                            f"{list(kwargs) or args}; a functional model is Model(inputs=..., outputs=...).")
+        Layer.__init__(self, name=name, trainable=trainable, dtype=dtype)
+        self._init_trainer()
+
+    def __setattr__(self, name, value):
+        if _is_metric(value) and not name.startswith("_"):
+            tracked = self.__dict__.setdefault("_tracked_metrics", [])
+            if all(value is not m for m in tracked):
+                tracked.append(value)
+        super().__setattr__(name, value)
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    def get_layer(self, name=None, index=None):
+        if index is not None:
+            layers = self.layers
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"Model {self.name!r} has {len(layers)} layers; index {index} is out of range.")
+            return layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name!r} in model {self.name!r}. "
+                         f"Available layers: {[l.name for l in self.layers]}.")
+
+    def _maybe_build(self, input_shape):
+        # Sublayers build themselves on the first real call.
+        if not self.built:
+            self._build_input_shape = input_shape
+            self.built = True
+
+    def build(self, input_shape=None):
+        """Create every weight by running ``call`` once on zeros of ``input_shape``."""
+        if input_shape is None:
+            raise ValueError(f"Model {self.name!r}.build() needs an input_shape.")
+        self._build_input_shape = input_shape
+
+        def dummy(s):
+            if isinstance(s, dict):
+                return {k: dummy(v) for k, v in s.items()}
+            if isinstance(s, (list, tuple)) and s and isinstance(s[0], (list, tuple, dict)):
+                return [dummy(v) for v in s]
+            return Tensor(backend.xp().zeros(tuple(1 if d is None else d for d in s), dtype=self.dtype))
+        self.built = True
+        with no_grad():
+            self.call(dummy(input_shape))
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
+        from .summary import print_summary
+        print_summary(self, line_length=line_length, print_fn=print_fn, show_trainable=show_trainable)
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A functional config (with ``input_layers``) rebuilds the graph; else ``cls(**config)``."""
+        if "input_layers" in config and "output_layers" in config:
+            from .. import saving
+            with saving.custom_object_scope(custom_objects or {}):
+                return saving.functional_from_config(config)
+        return cls(**config)
+
+    def save(self, filepath, overwrite=True, **kwargs):
+        from .. import saving
+        saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True):
+        from .. import saving
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False):
+        from .. import saving
+        saving.load_weights(self, filepath, skip_mismatch=skip_mismatch)

@@ -1,0 +1,132 @@
+"""``Sequential``: a plain stack of layers, each feeding the next."""
+from ..layers.base import Layer
+from ..layers.input_layer import Input, InputLayer, KerasTensor
+from .model import Model
+
+
+class Sequential(Model):
+    """``Sequential([layer, ...])`` or ``Sequential()`` plus ``add``. Builds as soon as the input shape is known."""
+
+    def __init__(self, layers=None, trainable=True, name=None):
+        super().__init__(trainable=trainable, name=name)
+        self._input_batch_shape = None
+        for layer in layers or []:
+            self.add(layer, rebuild=False)
+        self._maybe_rebuild()
+
+    def add(self, layer, rebuild=True):
+        if isinstance(layer, KerasTensor):
+            layer = layer._keras_history[0]
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add() only accepts Layer instances, got {layer!r} "
+                            f"of type {type(layer).__name__}.")
+        if isinstance(layer, InputLayer):
+            if self._layers:
+                raise ValueError(f"Sequential {self.name!r}: an Input can only be the first layer.")
+            self._input_batch_shape = layer.batch_shape
+        elif not self._layers and layer._batch_input_shape is not None:
+            self._input_batch_shape = layer._batch_input_shape
+        if any(layer is l for l in self._layers):
+            raise ValueError(f"Layer {layer.name!r} is already in Sequential {self.name!r}.")
+        names = {l.name for l in self._layers}
+        if layer.name in names:
+            raise ValueError(f"All layers added to a Sequential model should have unique names; "
+                             f"{layer.name!r} is already used in {self.name!r}.")
+        self._layers.append(layer)
+        self.built = False
+        self._train_variables = None
+        if rebuild:
+            self._maybe_rebuild()
+
+    def pop(self, rebuild=True):
+        if not self.layers:
+            raise IndexError(f"There are no layers to pop from Sequential {self.name!r}.")
+        layer = self._layers.pop()
+        self.built = False
+        self._train_variables = None
+        if rebuild:
+            self._maybe_rebuild()
+        return layer
+
+    @property
+    def layers(self):
+        return [l for l in self._layers if not isinstance(l, InputLayer)]
+
+    def _maybe_rebuild(self):
+        if self._input_batch_shape is not None and self.layers:
+            self.build(self._input_batch_shape)
+
+    def build(self, input_shape=None):
+        """Build every layer in turn from the input shape, recording each output shape."""
+        if input_shape is None:
+            input_shape = self._input_batch_shape
+        if input_shape is None:
+            raise ValueError(f"Sequential {self.name!r}.build() needs an input_shape.")
+        shape = tuple(input_shape)
+        self._input_batch_shape = shape
+        self._build_input_shape = shape
+        # Calling the layers on a symbolic input builds them, gives each its output shape, and
+        # defines `model.inputs`, `model.outputs` and `layer.output` (for feature extraction).
+        x = Input(batch_shape=shape)
+        self.inputs = [x]
+        for layer in self.layers:
+            try:
+                x = layer(x)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"Sequential {self.name!r}: layer {layer.name!r} cannot take input of shape "
+                                f"{x.shape}: {exc}") from exc
+            layer._summary_output_shape = tuple(x.shape)
+        self.outputs = [x]
+        self._output_shape = tuple(x.shape)
+        self.built = True
+
+    def _maybe_build(self, input_shape):
+        if not self.built:
+            self.build(input_shape)
+
+    def call(self, inputs, training=None, mask=None):
+        expected = self._input_batch_shape
+        if expected is not None and hasattr(inputs, "shape"):
+            got = tuple(inputs.shape)
+            if len(got) != len(expected) or any(e is not None and e != g for e, g in zip(expected[1:], got[1:])):
+                raise ValueError(f"Input 0 of layer {self.name!r} is incompatible with the layer: expected "
+                                 f"shape={expected}, found shape={got}.")
+        x = inputs
+        for layer in self.layers:
+            x = layer(x, training=training)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for layer in self.layers:
+            shape = tuple(layer.compute_output_shape(shape))
+        return shape
+
+    @property
+    def input_shape(self):
+        return self._input_batch_shape
+
+    @property
+    def output_shape(self):
+        return getattr(self, "_output_shape", None)
+
+    def get_config(self):
+        from .. import saving
+        layers = []
+        if self._input_batch_shape is not None:
+            layers.append({"class_name": "InputLayer",
+                           "config": {"batch_shape": list(self._input_batch_shape), "name": f"{self.name}_input"}})
+        layers.extend(saving.serialize_layer(l) for l in self.layers)
+        return {"name": self.name, "trainable": self.trainable, "layers": layers}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from .. import saving
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for lc in config["layers"]:
+            if lc["class_name"] == "InputLayer":
+                model._input_batch_shape = tuple(lc["config"]["batch_shape"])
+                continue
+            model.add(saving.deserialize_layer(lc, custom_objects), rebuild=False)
+        model._maybe_rebuild()
+        return model

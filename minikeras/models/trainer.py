@@ -1,0 +1,339 @@
+"""Training, evaluation and prediction: ``compile``, ``fit``, ``evaluate``, ``predict`` and the steps.
+
+``fit`` loops over epochs and batches and calls ``train_step`` for each batch, which a
+subclass may override (the seeds' custom training loop). The default step runs the model
+with ``training=True``, computes the compiled loss plus the layers' regularization losses,
+takes gradients with the autodiff engine and lets the optimizer apply them.
+"""
+import math
+import time
+
+from .. import backend
+from .. import metrics as metrics_module
+from .. import optimizers as optimizers_module
+from ..autodiff import Tensor, gradients, no_grad
+from ..callbacks import CallbackList, History, ProgbarLogger
+from . import data as data_utils
+from .compile_utils import CompileLoss, CompileMetrics
+
+
+def _to_python(value):
+    if isinstance(value, Tensor):
+        value = value.value
+    try:
+        return float(value)
+    except TypeError:
+        return value
+
+
+def _flatten_logs(results):
+    logs = {}
+    for k, v in results.items():
+        if isinstance(v, dict):
+            logs.update(_flatten_logs(v))
+        else:
+            logs[k] = _to_python(v)
+    return logs
+
+
+class Trainer:
+    """Mixed into ``Model``: everything compile/fit/evaluate/predict need."""
+
+    def _init_trainer(self):
+        self.optimizer = None
+        self.compiled = False
+        self.loss = None
+        self._compile_loss = None
+        self._compile_metrics = None
+        self._loss_tracker = None
+        self._train_variables = None
+        self.stop_training = False
+        self.history = None
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
+                run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
+        """Choose the optimizer, loss(es) and metrics. Freezing (``trainable=False``) takes effect here."""
+        self.optimizer = optimizers_module.get(optimizer)
+        self.loss = loss
+        self._compile_config = {"loss": loss, "loss_weights": loss_weights, "metrics": metrics,
+                                "weighted_metrics": weighted_metrics}  # for saving
+        names = self.output_names
+        self._compile_loss = CompileLoss(loss, loss_weights, names) if loss is not None else None
+        self._compile_metrics = CompileMetrics(metrics, loss, names) if metrics else None
+        self._loss_tracker = metrics_module.Mean(name="loss")
+        self._train_variables = None
+        self.compiled = True
+
+    @property
+    def output_names(self):
+        return ["output"] if not hasattr(self, "_output_names") else self._output_names
+
+    @property
+    def metrics(self):
+        """The metric objects fit resets at each epoch: the loss tracker, compiled and tracked metrics."""
+        out = []
+        if self.compiled and self._loss_tracker is not None:
+            out.append(self._loss_tracker)
+        if self._compile_loss is not None:
+            out.extend(self._compile_loss.trackers)
+        if self._compile_metrics is not None:
+            out.append(self._compile_metrics)
+        for layer_metric in self.__dict__.get("_tracked_metrics", ()):
+            if all(layer_metric is not m for m in out):
+                out.append(layer_metric)
+        return out
+
+    @property
+    def metrics_names(self):
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self):
+        for m in self.metrics:
+            m.reset_state()
+
+    def _assert_compiled(self, what):
+        if not self.compiled:
+            raise RuntimeError(f"You must call compile() on model {self.name!r} before calling {what}().")
+
+    # ------------------------------------------------------------------ steps
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Compiled loss (weighted over outputs) plus every regularization/added loss of the layers."""
+        total = None
+        if self._compile_loss is not None and y is not None:
+            total = self._compile_loss(y, y_pred, sample_weight)
+        for extra in self.losses:
+            total = extra if total is None else total + extra
+        if total is None:
+            raise ValueError(f"Model {self.name!r} has no loss to optimize: pass `loss=` to compile() "
+                             "or override train_step().")
+        return total
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        if self._compile_metrics is not None and y is not None:
+            self._compile_metrics.update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self):
+        results = {}
+        for m in self.metrics:
+            r = m.result()
+            if isinstance(r, dict):
+                results.update(r)
+            else:
+                results[m.name] = r
+        return results
+
+    def _trainable_for_step(self):
+        if self._train_variables is None:
+            self._train_variables = list(self.trainable_weights)
+        return self._train_variables
+
+    def train_step(self, data):
+        x, y, sample_weight = data_utils.unpack(data)
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+        variables = self._trainable_for_step()
+        grads = gradients(loss, variables)
+        self.optimizer.apply(grads, variables)
+        self._loss_tracker.update_state(loss.value, sample_weight=_batch_size(x))
+        if self._compile_metrics is not None and y is not None:
+            self._compile_metrics.update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result
+
+    def test_step(self, data):
+        x, y, sample_weight = data_utils.unpack(data)
+        y_pred = self(x, training=False)
+        loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False)
+        self._loss_tracker.update_state(loss.value, sample_weight=_batch_size(x))
+        if self._compile_metrics is not None and y is not None:
+            self._compile_metrics.update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result
+
+    def predict_step(self, data):
+        x, _, _ = data_utils.unpack(data)
+        return self(x, training=False)
+
+    # ------------------------------------------------------------------ loops
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
+            initial_epoch=0, steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
+            validation_freq=1):
+        """Train for ``epochs`` epochs; returns a ``History`` whose ``.history`` has the per-epoch logs."""
+        self._assert_compiled("fit")
+        if x is None:
+            raise ValueError("fit() needs training data `x`.")
+        batch_size = 32 if batch_size is None else int(batch_size)
+        verbose = 1 if verbose == "auto" else int(verbose)
+        x, y, sample_weight = data_utils.to_backend(x), data_utils.to_backend(y), data_utils.to_backend(sample_weight)
+        data_utils.num_samples(x, y, sample_weight, where=f"fit() of model {self.name!r}")
+        if validation_data is None and validation_split:
+            (x, y, sample_weight), validation_data = data_utils.split_validation(x, y, sample_weight,
+                                                                                validation_split)
+        elif validation_data is not None:
+            vx, vy, vsw = data_utils.unpack(tuple(validation_data))
+            validation_data = (data_utils.to_backend(vx), data_utils.to_backend(vy), data_utils.to_backend(vsw))
+        if class_weight is not None:
+            sample_weight = class_weight_to_sw(y, class_weight, sample_weight)
+        n = data_utils.num_samples(x, y, sample_weight, where=f"fit() of model {self.name!r}")
+        steps = math.ceil(n / batch_size)
+        if steps_per_epoch is not None:
+            steps = min(steps, int(steps_per_epoch))
+        self._build_for_data(x)
+        history = History()
+        cbs = list(callbacks or [])
+        progbar = ProgbarLogger(verbose) if verbose else None
+        cb_list = CallbackList(cbs + ([progbar] if progbar else []) + [history], model=self,
+                               epochs=epochs, steps=steps, verbose=verbose)
+        self.stop_training = False
+        self.history = history
+        user_batch_hooks = cb_list.wants("on_train_batch_end") or cb_list.wants("on_train_batch_begin")
+        cb_list.on_train_begin()
+        epoch_logs = {}
+        xp = backend.xp()
+        for epoch in range(initial_epoch, epochs):
+            self.reset_metrics()
+            cb_list.on_epoch_begin(epoch)
+            order = backend.rng().permutation(n) if shuffle else None
+            if order is not None and xp is not backend.np:
+                order = xp.asarray(order)
+            logs_fn = self.get_metrics_result
+            for step in range(steps):
+                start = step * batch_size
+                index = slice(start, min(start + batch_size, n)) if order is None else order[start:start + batch_size]
+                batch = (data_utils.take(x, index), data_utils.take(y, index),
+                         data_utils.take(sample_weight, index))
+                if user_batch_hooks:
+                    cb_list.batch_hook("on_train_batch_begin", step)
+                result = self.train_step(batch if sample_weight is not None else batch[:2])
+                logs_fn = result if callable(result) else (lambda r=result: r)
+                if user_batch_hooks:
+                    cb_list.batch_hook("on_train_batch_end", step, _flatten_logs(logs_fn()))
+                if progbar is not None:
+                    progbar.progress(step, lambda f=logs_fn: _flatten_logs(f()))
+                if self.stop_training:
+                    break
+            epoch_logs = _flatten_logs(logs_fn())
+            if validation_data is not None and (epoch + 1) % validation_freq == 0:
+                vx, vy, vsw = validation_data
+                val_logs = self.evaluate(vx, vy, sample_weight=vsw, batch_size=validation_batch_size or batch_size,
+                                         verbose=0, return_dict=True, _from_fit=True, callbacks=cb_list)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            cb_list.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training:
+                break
+        cb_list.on_train_end(epoch_logs)
+        history.params = {"verbose": verbose, "epochs": epochs, "steps": steps}
+        history.model = self
+        return history
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False, _from_fit=False, **kwargs):
+        """Loss and metrics on the given data: a scalar, ``[loss, *metrics]`` or a dict."""
+        self._assert_compiled("evaluate")
+        batch_size = 32 if batch_size is None else int(batch_size)
+        verbose = 1 if verbose == "auto" else int(verbose)
+        if not _from_fit:
+            x, y, sample_weight = (data_utils.to_backend(x), data_utils.to_backend(y),
+                                   data_utils.to_backend(sample_weight))
+        n = data_utils.num_samples(x, y, sample_weight, where=f"evaluate() of model {self.name!r}")
+        self._build_for_data(x)
+        n_steps = math.ceil(n / batch_size) if steps is None else int(steps)
+        # fit passes its own CallbackList so the on_test_* hooks run during validation (as in Keras).
+        cb_list = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
+            callbacks, model=self, steps=n_steps, verbose=verbose)
+        self.reset_metrics()
+        cb_list.on_test_begin()
+        from ..progbar import Progbar
+        bar = Progbar(n_steps, verbose=verbose) if verbose and not _from_fit else None
+        logs_fn = self.get_metrics_result
+        with no_grad():
+            for step in range(n_steps):
+                index = slice(step * batch_size, min((step + 1) * batch_size, n))
+                batch = (data_utils.take(x, index), data_utils.take(y, index), data_utils.take(sample_weight, index))
+                cb_list.batch_hook("on_test_batch_begin", step)
+                result = self.test_step(batch if sample_weight is not None else batch[:2])
+                logs_fn = result if callable(result) else (lambda r=result: r)
+                if cb_list.wants("on_test_batch_end"):
+                    cb_list.batch_hook("on_test_batch_end", step, _flatten_logs(logs_fn()))
+                if bar is not None:
+                    bar.update(step + 1, lambda f=logs_fn: _flatten_logs(f()))
+        logs = _flatten_logs(logs_fn())
+        if bar is not None:
+            bar.update(n_steps, logs, finalize=True)
+        cb_list.on_test_end(logs)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Batched inference without gradients; NumPy arrays back (a list/dict for several outputs)."""
+        batch_size = 32 if batch_size is None else int(batch_size)
+        verbose = 1 if verbose == "auto" else int(verbose)
+        x = data_utils.to_backend(x)
+        n = data_utils.num_samples(x, where=f"predict() of model {self.name!r}")
+        n_steps = math.ceil(n / batch_size) if steps is None else int(steps)
+        cb_list = CallbackList(callbacks, model=self, steps=n_steps, verbose=verbose)
+        cb_list.on_predict_begin()
+        outputs = []
+        with no_grad():
+            for step in range(n_steps):
+                index = slice(step * batch_size, min((step + 1) * batch_size, n))
+                cb_list.batch_hook("on_predict_batch_begin", step)
+                out = self.predict_step((data_utils.take(x, index),))
+                outputs.append(data_utils.map_structure(lambda t: t.value if isinstance(t, Tensor) else t, out))
+                cb_list.batch_hook("on_predict_batch_end", step, {"outputs": out})
+        cb_list.on_predict_end()
+        first = outputs[0]
+        xp = backend.xp()
+        if isinstance(first, dict):
+            return {k: backend.to_numpy(xp.concatenate([o[k] for o in outputs])) for k in first}
+        if isinstance(first, (list, tuple)):
+            return type(first)(backend.to_numpy(xp.concatenate([o[i] for o in outputs])) for i in range(len(first)))
+        return backend.to_numpy(xp.concatenate(outputs))
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        self._assert_compiled("train_on_batch")
+        x, y, sample_weight = data_utils.to_backend(x), data_utils.to_backend(y), data_utils.to_backend(sample_weight)
+        if class_weight is not None:
+            sample_weight = class_weight_to_sw(y, class_weight, sample_weight)
+        self._build_for_data(x)
+        self.reset_metrics()
+        result = self.train_step((x, y, sample_weight) if sample_weight is not None else (x, y))
+        logs = _flatten_logs(result() if callable(result) else result)
+        return logs if return_dict else (list(logs.values())[0] if len(logs) == 1 else list(logs.values()))
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        self._assert_compiled("test_on_batch")
+        x, y, sample_weight = data_utils.to_backend(x), data_utils.to_backend(y), data_utils.to_backend(sample_weight)
+        self.reset_metrics()
+        with no_grad():
+            result = self.test_step((x, y, sample_weight) if sample_weight is not None else (x, y))
+        logs = _flatten_logs(result() if callable(result) else result)
+        return logs if return_dict else (list(logs.values())[0] if len(logs) == 1 else list(logs.values()))
+
+    def predict_on_batch(self, x):
+        with no_grad():
+            out = self(data_utils.to_backend(x), training=False)
+        return data_utils.map_structure(backend.to_numpy, out)
+
+    def _build_for_data(self, x):
+        """Build an unbuilt model from the first sample shapes so the optimizer sees every weight."""
+        if not self.built:
+            if hasattr(self, "_input_batch_shape") and hasattr(x, "shape"):
+                self.build((None,) + tuple(x.shape[1:]))  # Sequential: a real, batch-free input shape
+                return
+            with no_grad():
+                self(data_utils.take(x, slice(0, 1)), training=False)
+
+
+def _batch_size(x):
+    first = x
+    while isinstance(first, (list, tuple, dict)):
+        first = next(iter(first.values())) if isinstance(first, dict) else first[0]
+    return first.shape[0]
+
+
+def class_weight_to_sw(y, class_weight, sample_weight):
+    return data_utils.class_weight_to_sample_weight(y, class_weight, sample_weight)

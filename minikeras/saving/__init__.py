@@ -1,0 +1,19 @@
+"""Saving and loading (``keras.saving``): whole models, weights, configs and the custom-object registry.
+
+Files use minikeras's own zip + JSON + ``.npz`` format (never pickle, never HDF5), whatever
+the suffix; see ``model_io`` and ``weights_io`` for the layout.
+"""
+from .graph import clone_model, functional_config, functional_from_config
+from .model_io import compile_from_config, get_compile_config, load_model, save_model
+from .serialization import (CustomObjectScope, custom_object_scope, deserialize_callable,
+                            deserialize_keras_object, deserialize_layer, get_custom_objects,
+                            get_registered_name, get_registered_object, register_keras_serializable,
+                            serialize_callable, serialize_keras_object, serialize_layer)
+from .weights_io import load_weights, save_weights
+
+__all__ = ["save_model", "load_model", "save_weights", "load_weights", "clone_model",
+           "functional_config", "functional_from_config", "get_compile_config", "compile_from_config",
+           "register_keras_serializable", "get_registered_name", "get_registered_object",
+           "get_custom_objects", "CustomObjectScope", "custom_object_scope",
+           "serialize_keras_object", "deserialize_keras_object", "serialize_layer", "deserialize_layer",
+           "serialize_callable", "deserialize_callable"]
