@@ -395,6 +395,18 @@ def test_non_contiguous_variable_is_updated():
     np.testing.assert_allclose(_np(var.value), np.arange(6).reshape(3, 2) - 1)
 
 
+@pytest.mark.parametrize("make", [lambda: SGD(1.0), lambda: SGD(1.0, momentum=0.5), lambda: Adagrad(1.0)])
+def test_update_follows_variable_reassigned_between_steps(make):
+    # set_weights / restore_best_weights replace Variable.value; the next step must update the new array.
+    var = Variable(np.zeros(3, "float32"), name="w")
+    opt = make()
+    one = backend.convert_to_array(np.ones(3, "float32"))
+    opt.apply([one], [var])
+    var.assign(np.full(3, 10.0, "float32"))
+    opt.apply((g for g in [one]), (v for v in [var]))   # generators are accepted too
+    assert np.all(_np(var.value) < 10.0) and np.all(_np(var.value) > 7.0)
+
+
 def test_exclude_from_weight_decay():
     k, b = Variable(np.ones(2, "float32"), name="kernel"), Variable(np.ones(2, "float32"), name="bias")
     opt = SGD(0.1, weight_decay=0.5)

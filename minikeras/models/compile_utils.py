@@ -10,6 +10,21 @@ from .. import metrics as metrics_module
 from ..layers.base import flatten
 
 
+def resolve_output_names(output_names, loss, loss_weights=None, metrics=None):
+    """Output names for compile. A subclassed model has no declared outputs (its names are the
+    default ``["output"]``); when ``loss`` is a list/tuple or dict it tells how many outputs there are
+    and, for a dict, what they are called. Unnamed outputs become ``output_1``, ``output_2``, ..."""
+    names = list(output_names)
+    if names != ["output"]:
+        return names
+    for value in (loss, loss_weights, metrics):
+        if isinstance(value, dict) and set(value) != {"output"}:
+            return list(value)
+        if isinstance(value, (list, tuple)) and len(value) > 1 and value is not metrics:
+            return [f"output_{i + 1}" for i in range(len(value))]
+    return names
+
+
 def _per_output(value, output_names, what):
     """Spread a list/tuple/dict/single value over the outputs, in output order."""
     n = len(output_names)
@@ -29,11 +44,16 @@ def _per_output(value, output_names, what):
     return [value] + [None] * (n - 1) if n > 1 else [value]
 
 
+def _batch_size(y):
+    shape = getattr(y, "shape", None)
+    return shape[0] if shape else 1
+
+
 class CompileLoss:
     """Computes the weighted total loss from (y_true, y_pred) structures."""
 
     def __init__(self, loss, loss_weights, output_names):
-        self.output_names = list(output_names)
+        self.output_names = resolve_output_names(output_names, loss, loss_weights)
         self.losses = [None if l is None else losses_module.get(l)
                        for l in _per_output(loss, self.output_names, "loss")]
         weights = _per_output(loss_weights, self.output_names, "loss_weights") if loss_weights is not None \
@@ -59,7 +79,9 @@ class CompileLoss:
             if loss is None or yt is None:
                 continue
             value = loss(yt, yp, sample_weight=sw)
-            tracker.update_state(value.value)
+            # Weighted by the batch size, like the total-loss tracker, so that over a whole epoch
+            # the logged total is still exactly sum(weight_i * <output_i>_loss).
+            tracker.update_state(value.value, sample_weight=_batch_size(yp))
             term = value * w if w != 1.0 else value
             total = term if total is None else total + term
         if total is None:
@@ -81,7 +103,7 @@ class CompileMetrics:
 
     def __init__(self, metrics, loss, output_names, weighted_metrics=None):
         self.name = "compile_metrics"
-        self.output_names = list(output_names)
+        self.output_names = resolve_output_names(output_names, loss, None, metrics)
         n = len(self.output_names)
         per_output = _per_output(metrics, self.output_names, "metrics") if n > 1 else [metrics]
         loss_per_output = _per_output(loss, self.output_names, "loss") if n > 1 else [loss]
@@ -111,7 +133,11 @@ class CompileMetrics:
                 metric.update_state(ys[i], ps[i], sample_weight=sample_weight)
 
     def result(self):
-        return {name: metric.result() for _, metric, name in self.metrics}
+        results = {name: metric.result() for _, metric, name in self.metrics}
+        if len(self.output_names) > 1:
+            # Keras 3 lists the per-output metrics (after the losses) in name order.
+            results = dict(sorted(results.items()))
+        return results
 
     def reset_state(self):
         for _, metric, _ in self.metrics:

@@ -101,6 +101,23 @@ class Functional(Model):
     def input_names(self):
         return list(self._input_names)
 
+    # Keras gives a functional model the symbolic tensors it was built from, in the structure given.
+    @property
+    def input(self):
+        return self._inputs_struct
+
+    @property
+    def output(self):
+        return self._outputs_struct
+
+    @property
+    def input_shape(self):
+        return _map(lambda t: t.shape, self._inputs_struct)
+
+    @property
+    def output_shape(self):
+        return _map(lambda t: t.shape, self._outputs_struct)
+
     def _flatten_call_inputs(self, inputs):
         n = len(self.inputs)
         if isinstance(inputs, dict):
@@ -145,7 +162,8 @@ class Functional(Model):
         rows = []
         for layer in self._layers:
             nodes = [n for n in layer._inbound_nodes if id(n) in own or isinstance(layer, InputLayer)]
-            shapes = [t.shape for n in nodes for t in n.output_tensors]
+            # A layer called several times (a shared layer) shows its first call's output, as Keras does.
+            shapes = [t.shape for t in nodes[0].output_tensors] if nodes else []
             shape = _format_shape(shapes[0] if len(shapes) == 1 else shapes)
             params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
             conns = []

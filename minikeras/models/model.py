@@ -11,13 +11,39 @@ def _is_metric(value):
             and hasattr(value, "reset_state"))
 
 
+def _functional_arguments(args, kwargs):
+    """True for the ways of calling Model(...) that describe a functional graph."""
+    return (len(args) >= 2 or (len(args) == 1 and "outputs" in kwargs)
+            or ("inputs" in kwargs and "outputs" in kwargs))
+
+
+_FUNCTIONAL_VARIANTS = {}
+
+
+def _functional_variant(cls):
+    """A class deriving from ``cls`` and Functional (cached), so a Model subclass that is given
+    ``inputs``/``outputs`` keeps its own methods and gets the functional graph machinery."""
+    from .functional import Functional
+    variant = _FUNCTIONAL_VARIANTS.get(cls)
+    if variant is None:
+        variant = type(cls.__name__, (cls, Functional), {"__module__": cls.__module__,
+                                                          "__qualname__": cls.__qualname__})
+        _FUNCTIONAL_VARIANTS[cls] = variant
+    return variant
+
+
 class Model(Trainer, Layer):
     """Keras's Model: layers plus compile/fit/evaluate/predict, summary and saving."""
 
     def __new__(cls, *args, **kwargs):
-        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+        if _functional_arguments(args, kwargs):
             from .functional import Functional
-            return object.__new__(Functional)
+            if cls is Model:
+                return object.__new__(Functional)
+            if not issubclass(cls, Functional):
+                # ``CustomModel(inputs, outputs)`` where CustomModel subclasses Model (e.g. to override
+                # train_step): the instance gets a class that is both CustomModel and Functional.
+                return object.__new__(_functional_variant(cls))
         return object.__new__(cls)
 
     def __init__(self, *args, **kwargs):

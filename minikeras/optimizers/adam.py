@@ -42,8 +42,7 @@ class Adam(Optimizer):
         # Scalars in the variables' dtype, as Keras computes them.
         t = arrays[0].dtype.type
         step = t(int(self._iterations.value) + 1)
-        with np.errstate(over="ignore"):
-            alpha = t(lr) * np.sqrt(t(1) - t(b2) ** step) / (t(1) - t(b1) ** step)
+        alpha = t(lr) * np.sqrt(t(1) - t(b2) ** step) / (t(1) - t(b1) ** step)
         for g, a, i in zip(grads, arrays, indices):
             xp, tt = self._xps[i], a.dtype.type
             s, s2 = scratch[i]

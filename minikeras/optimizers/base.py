@@ -27,11 +27,6 @@ try:  # BLAS axpy/scal update a contiguous array in one fused pass (CPU only).
 except Exception:  # pragma: no cover - scipy is optional
     _AXPY, _SCAL = {}, {}
 
-# Keras 3 arguments that minikeras accepts for config compatibility but does not implement.
-_UNSUPPORTED_DEFAULTS = {"use_ema": False, "ema_overwrite_frequency": None,
-                         "gradient_accumulation_steps": None}
-
-
 def _host_scalar(value, dtype):
     """A 0-d NumPy array: scalar state lives on the host so reading it never syncs a GPU."""
     return np.asarray(value, dtype=dtype).reshape(())
@@ -316,6 +311,8 @@ class Optimizer:
     def apply(self, grads, trainable_variables=None):
         """Update ``trainable_variables`` in place from ``grads`` (a ``None`` gradient skips its variable)."""
         cls = type(self).__name__
+        if grads.__class__ is not list and grads.__class__ is not tuple:
+            grads = list(grads)
         if trainable_variables is None:
             if not self.built:
                 raise ValueError(f"{cls}.apply: without `trainable_variables` the optimizer must "

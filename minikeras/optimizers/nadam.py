@@ -8,8 +8,6 @@ Rules (Keras 3), with ``t = iterations + 1`` and ``mu_t = beta_1 * (1 - 0.5 * 0.
     v_hat = v / (1 - beta_2^t)
     w <- w - lr * m_hat / (sqrt(v_hat) + epsilon)
 """
-import numpy as np
-
 from .base import Optimizer
 
 
@@ -41,12 +39,11 @@ class Nadam(Optimizer):
         b1, b2, eps = t(self.beta_1), t(self.beta_2), self.epsilon
         step = t(int(self._iterations.value) + 1)
         decay = t(0.96)
-        with np.errstate(over="ignore", under="ignore"):
-            u_t = b1 * (t(1) - t(0.5) * decay ** step)
-            u_t1 = b1 * (t(1) - t(0.5) * decay ** (step + t(1)))
-            u_prod = t(self._u_product.value) * u_t
-            u_prod1 = u_prod * u_t1
-            b2_pow = b2 ** step
+        u_t = b1 * (t(1) - t(0.5) * decay ** step)
+        u_t1 = b1 * (t(1) - t(0.5) * decay ** (step + t(1)))
+        u_prod = t(self._u_product.value) * u_t
+        u_prod1 = u_prod * u_t1
+        b2_pow = b2 ** step
         self._u_product.value[...] = u_prod
         c_v = t(1) - b2_pow
         for g, a, i in zip(grads, arrays, indices):
