@@ -29,6 +29,8 @@ case "${1:-}" in
     test)
         setup "test"
         shift
+        # One BLAS/OpenMP thread per worker: two workers on two cores, no oversubscription.
+        export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
         exec "$VENV/bin/python" -m pytest -n 2 "$@"
         ;;
     *)

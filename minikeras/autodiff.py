@@ -16,7 +16,7 @@ _recording = [True]
 class Tensor:
     """An array plus, when it was computed from something differentiable, how to differentiate it."""
 
-    __slots__ = ("value", "requires_grad", "_parents", "_backward", "_keras_history", "__weakref__")
+    __slots__ = ("value", "requires_grad", "_parents", "_backward", "_needs", "_keras_history", "__weakref__")
     __array_priority__ = 100  # so numpy_array + tensor defers to Tensor.__radd__
 
     def __init__(self, value, requires_grad=False):
@@ -24,6 +24,7 @@ class Tensor:
         self.requires_grad = requires_grad
         self._parents = ()
         self._backward = None
+        self._needs = ()
         self._keras_history = None
 
     # -- array-like surface -------------------------------------------------
@@ -109,12 +110,12 @@ def make_node(value, parents, backward):
     """
     out = Tensor(value)
     if _recording[0]:
-        for p in parents:
-            if p.requires_grad:
-                out.requires_grad = True
-                out._parents = parents
-                out._backward = backward
-                break
+        needs = tuple([p.requires_grad for p in parents])
+        if True in needs:
+            out.requires_grad = True
+            out._parents = parents
+            out._backward = backward
+            out._needs = needs
     return out
 
 
@@ -161,10 +162,9 @@ def gradients(target, sources, output_gradient=None):
         if g is None or node._backward is None:
             continue
         parents = node._parents
-        needs = tuple(p.requires_grad for p in parents)
-        parent_grads = node._backward(g, needs)
+        parent_grads = node._backward(g, node._needs)
         for parent, pg in zip(parents, parent_grads):
-            if pg is None or not parent.requires_grad:
+            if pg is None:
                 continue
             pkey = id(parent)
             previous = grads.get(pkey)

@@ -61,6 +61,8 @@ def cupy_available():
 def get_array_module(*arrays):
     """numpy, or cupy when any argument is a cupy array (the CuPy idiom, without importing cupy)."""
     for a in arrays:
+        if a.__class__ is np.ndarray:
+            continue
         if type(a).__module__.startswith("cupy"):
             import cupy
             return cupy

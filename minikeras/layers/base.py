@@ -214,12 +214,13 @@ class Layer:
         return inputs
 
     def __call__(self, inputs, *args, **kwargs):
-        from .input_layer import KerasTensor, symbolic_call
-        if any(isinstance(t, KerasTensor) for t in flatten(inputs)):
-            return symbolic_call(self, inputs, args, kwargs)
-        inputs = _map_structure(_to_tensor, inputs)
-        if not self.built:
-            self._maybe_build(_map_structure(_shape_of, inputs))
+        if not (isinstance(inputs, Tensor) and self.built):  # the hot path skips all of this
+            from .input_layer import KerasTensor, symbolic_call
+            if any(isinstance(t, KerasTensor) for t in flatten(inputs)):
+                return symbolic_call(self, inputs, args, kwargs)
+            inputs = _map_structure(_to_tensor, inputs)
+            if not self.built:
+                self._maybe_build(_map_structure(_shape_of, inputs))
         training = kwargs.pop("training", None)
         if training is None:
             training = _training_context[-1]
@@ -227,7 +228,8 @@ class Layer:
             kwargs["training"] = training
         if "mask" in kwargs and not self._call_accepts_mask:
             kwargs.pop("mask")
-        self._losses = []
+        if self._losses:
+            object.__setattr__(self, "_losses", [])
         _training_context.append(training)
         try:
             return self.call(inputs, *args, **kwargs)

@@ -9,7 +9,7 @@ from .base import Layer
 
 def cast_to_layer_dtype(layer, x):
     """Inputs whose dtype differs from the layer's (uint8 images, float64 arrays) are cast."""
-    if x.value.dtype.name != layer.dtype:
+    if x.value.dtype != layer.dtype:
         return ops.cast(x, layer.dtype)
     return x
 
@@ -52,7 +52,7 @@ class Dense(Layer):
 
     def call(self, inputs):
         in_dim = self.kernel.value.shape[0]
-        if inputs.ndim < 1 or inputs.shape[-1] != in_dim:
+        if not inputs.value.ndim or inputs.value.shape[-1] != in_dim:
             raise ValueError(f"Input 0 of layer {self.name!r} (Dense) is incompatible with the layer: "
                              f"expected axis -1 of the input to have value {in_dim}, but received an "
                              f"input with shape {inputs.shape}.")

@@ -25,6 +25,18 @@ def resolve_output_names(output_names, loss, loss_weights=None, metrics=None):
     return names
 
 
+def names_from_prediction(output_names, y_pred):
+    """Output names once a prediction is seen: a subclassed model (names still the default
+    ``["output"]``) that returned a tuple/list or a dict has that many outputs."""
+    if list(output_names) != ["output"]:
+        return None
+    if isinstance(y_pred, dict) and len(y_pred) > 0 and list(y_pred) != ["output"]:
+        return list(y_pred)
+    if isinstance(y_pred, (list, tuple)) and len(y_pred) > 1:
+        return [f"output_{i + 1}" for i in range(len(y_pred))]
+    return None
+
+
 def _per_output(value, output_names, what):
     """Spread a list/tuple/dict/single value over the outputs, in output order."""
     n = len(output_names)
@@ -35,6 +47,10 @@ def _per_output(value, output_names, what):
                              f"{output_names}.")
         return [value.get(name) for name in output_names]
     if isinstance(value, (list, tuple)) and n > 1:
+        if what == "metrics" and len(value) != n and not any(isinstance(v, (list, tuple, dict)) for v in value):
+            # A flat list such as ["RootMeanSquaredError"] (Hands-On ML's Wide & Deep): tf.keras applied
+            # it to every output. Keras 3 rejects it; minikeras keeps the old, friendlier reading.
+            return [list(value) for _ in output_names]
         if len(value) != n:
             raise ValueError(f"compile: {what} has {len(value)} entries but the model has {n} outputs "
                              f"{output_names}.")
@@ -53,7 +69,12 @@ class CompileLoss:
     """Computes the weighted total loss from (y_true, y_pred) structures."""
 
     def __init__(self, loss, loss_weights, output_names):
-        self.output_names = resolve_output_names(output_names, loss, loss_weights)
+        self._config = (loss, loss_weights)
+        self._configure(resolve_output_names(output_names, loss, loss_weights))
+
+    def _configure(self, output_names):
+        loss, loss_weights = self._config
+        self.output_names = list(output_names)
         self.losses = [None if l is None else losses_module.get(l)
                        for l in _per_output(loss, self.output_names, "loss")]
         weights = _per_output(loss_weights, self.output_names, "loss_weights") if loss_weights is not None \
@@ -64,6 +85,9 @@ class CompileLoss:
             if self.multi else []
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        names = names_from_prediction(self.output_names, y_pred)
+        if names is not None:  # a subclassed model turned out to have several outputs
+            self._configure(names)
         if not self.multi:
             if isinstance(y_pred, (list, tuple)) and len(y_pred) == 1:
                 y_pred = y_pred[0]
@@ -103,7 +127,12 @@ class CompileMetrics:
 
     def __init__(self, metrics, loss, output_names, weighted_metrics=None):
         self.name = "compile_metrics"
-        self.output_names = resolve_output_names(output_names, loss, None, metrics)
+        self._config = (metrics, loss)
+        self._configure(resolve_output_names(output_names, loss, None, metrics))
+
+    def _configure(self, output_names):
+        metrics, loss = self._config
+        self.output_names = list(output_names)
         n = len(self.output_names)
         per_output = _per_output(metrics, self.output_names, "metrics") if n > 1 else [metrics]
         loss_per_output = _per_output(loss, self.output_names, "loss") if n > 1 else [loss]
@@ -121,6 +150,9 @@ class CompileMetrics:
                 self.metrics.append((i, metric, name))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        names = names_from_prediction(self.output_names, y_pred)
+        if names is not None:
+            self._configure(names)
         if len(self.output_names) == 1:
             yt = y_true[0] if isinstance(y_true, (list, tuple)) else y_true
             yp = y_pred[0] if isinstance(y_pred, (list, tuple)) else y_pred
@@ -133,11 +165,9 @@ class CompileMetrics:
                 metric.update_state(ys[i], ps[i], sample_weight=sample_weight)
 
     def result(self):
-        results = {name: metric.result() for _, metric, name in self.metrics}
-        if len(self.output_names) > 1:
-            # Keras 3 lists the per-output metrics (after the losses) in name order.
-            results = dict(sorted(results.items()))
-        return results
+        # Output order, then the order given (the seeds unpack [total, losses..., m_out1, m_out2]);
+        # Keras 3 sorts these by name instead, which can swap outputs (dense_10 < dense_9).
+        return {name: metric.result() for _, metric, name in self.metrics}
 
     def reset_state(self):
         for _, metric, _ in self.metrics:

@@ -92,8 +92,9 @@ class Sequential(Model):
                 raise ValueError(f"Input 0 of layer {self.name!r} is incompatible with the layer: expected "
                                  f"shape={expected}, found shape={got}.")
         x = inputs
-        for layer in self.layers:
-            x = layer(x, training=training)
+        for layer in self._layers:
+            if layer.__class__ is not InputLayer:
+                x = layer(x, training=training)
         return x
 
     def compute_output_shape(self, input_shape):

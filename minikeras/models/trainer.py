@@ -102,12 +102,34 @@ class Trainer:
         total = None
         if self._compile_loss is not None and y is not None:
             total = self._compile_loss(y, y_pred, sample_weight)
-        for extra in self.losses:
+        for extra in self._layer_losses():
             total = extra if total is None else total + extra
         if total is None:
             raise ValueError(f"Model {self.name!r} has no loss to optimize: pass `loss=` to compile() "
                              "or override train_step().")
         return total
+
+    def _layer_losses(self):
+        """``self.losses`` (regularization penalties and add_loss terms), without re-walking the
+        layer tree every step: the layers and their regularizers are collected once per compile."""
+        from ..layers.base import Layer
+        if type(self).losses is not Layer.losses:
+            return self.losses
+        cache = self.__dict__.get("_losses_cache")
+        if cache is None or self._train_variables is None:
+            layers, stack = [], [self]
+            while stack:
+                layer = stack.pop()
+                layers.append(layer)
+                stack.extend(layer._layers)
+            regs = [pair for layer in layers for pair in layer.__dict__.get("_weight_regularizers", ())]
+            cache = self._losses_cache = (layers, regs)
+        layers, regs = cache
+        out = [reg(var) for var, reg in regs]
+        for layer in layers:
+            if layer._losses:
+                out.extend(layer._losses)
+        return out
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         if self._compile_metrics is not None and y is not None:

@@ -20,12 +20,6 @@ from ..autodiff import Tensor
 from ..variables import Variable
 from . import schedules as _schedules
 
-try:  # BLAS axpy/scal update a contiguous array in one fused pass (CPU only).
-    from scipy.linalg import blas as _blas
-    _AXPY = {np.dtype("float32"): _blas.saxpy, np.dtype("float64"): _blas.daxpy}
-    _SCAL = {np.dtype("float32"): _blas.sscal, np.dtype("float64"): _blas.dscal}
-except Exception:  # pragma: no cover - scipy is optional
-    _AXPY, _SCAL = {}, {}
 
 def _host_scalar(value, dtype):
     """A 0-d NumPy array: scalar state lives on the host so reading it never syncs a GPU."""
@@ -510,8 +504,3 @@ class Optimizer:
         return f"<{type(self).__name__} name={self.name!r} learning_rate={self.get_config()['learning_rate']!r}>"
 
 
-def _blas_axpy(arr):
-    """BLAS axpy for ``arr`` when it can be updated in place (NumPy, contiguous, float32/64)."""
-    if arr.__class__ is np.ndarray and arr.flags.c_contiguous:
-        return _AXPY.get(arr.dtype)
-    return None

@@ -1,0 +1,20 @@
+"""Interactive widgets (ipywidgets + matplotlib) that train real minikeras models.
+
+Imports are lazy so ``import minikeras.widgets`` stays light: ``Playground`` (a TensorFlow
+Playground in Jupyter) and ``PlaygroundCore`` (its browser-free training core).
+"""
+import importlib
+
+_EXPORTS = {"Playground": ".playground", "PlaygroundCore": ".playground"}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

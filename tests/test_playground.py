@@ -1,0 +1,296 @@
+"""The playground's training core and widget, without a browser."""
+import time
+
+import numpy as np
+import pytest
+
+from minikeras.widgets import _datasets as ds
+from minikeras.widgets.playground import CONTROLS, Playground, PlaygroundCore, colour_map
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+# --------------------------------------------------------------------------- datasets
+@pytest.mark.parametrize("name", ["circle", "xor", "gauss", "spiral"])
+def test_classification_generators_shape_and_labels(name):
+    X, y = ds.generate(name, 500, 0.0, rng())
+    assert X.shape == (500, 2) and y.shape == (500,)
+    assert set(np.unique(y)) == {-1.0, 1.0}
+    assert abs((y > 0).sum() - 250) <= (0 if name in ("gauss", "spiral") else 60)
+
+
+@pytest.mark.parametrize("name", ["reg-plane", "reg-gauss"])
+def test_regression_generators(name):
+    X, y = ds.generate(name, 1200, 0.0, rng())
+    assert X.shape == (1200, 2) and y.shape == (1200,)
+    assert np.all(np.abs(X) <= 6)
+    if name == "reg-plane":
+        np.testing.assert_allclose(y, X.sum(axis=1) / 10)
+    else:
+        assert y.min() >= -1 and y.max() <= 1 and y.min() < -0.5 and y.max() > 0.5
+
+
+def test_circle_noiseless_rule_and_noise_flips_labels_only():
+    X, y = ds.classify_circle(500, 0.0, rng(1))
+    r = np.hypot(X[:, 0], X[:, 1])
+    np.testing.assert_array_equal(y, np.where(r < 2.5, 1.0, -1.0))
+    assert r.max() <= 5 and np.all((r <= 2.5) | (r >= 3.5))
+    Xn, yn = ds.classify_circle(500, 0.5, rng(1))
+    np.testing.assert_array_equal(Xn, X)          # the points do not move ...
+    assert (yn != y).any()                        # ... only labels flip
+
+
+def test_xor_gap_and_noise_rule():
+    X, y = ds.classify_xor(500, 0.0, rng(2))
+    assert np.all(np.abs(X) >= 0.3) and np.all(np.abs(X) <= 5.3)
+    np.testing.assert_array_equal(y, np.where(X[:, 0] * X[:, 1] >= 0, 1.0, -1.0))
+    Xn, yn = ds.classify_xor(500, 0.5, rng(2))
+    np.testing.assert_array_equal(Xn, X)
+    assert (yn != y).any()
+
+
+def test_gauss_noise_spreads_points():
+    X0, y0 = ds.classify_gauss(2000, 0.0, rng(3))
+    X1, _ = ds.classify_gauss(2000, 0.5, rng(3))
+    pos = X0[y0 > 0]
+    np.testing.assert_allclose(pos.mean(axis=0), [2, 2], atol=0.1)
+    np.testing.assert_allclose(pos.var(axis=0), [0.5, 0.5], rtol=0.15)
+    np.testing.assert_allclose(X1[y0 > 0].var(axis=0), [4, 4], rtol=0.15)
+
+
+def test_spiral_jitter_is_small():
+    X0, y0 = ds.classify_spiral(500, 0.0, rng(4))
+    X1, y1 = ds.classify_spiral(500, 0.5, rng(4))
+    np.testing.assert_array_equal(y0, y1)
+    assert np.abs(X1 - X0).max() <= 0.5 + 1e-12
+    assert np.hypot(X0[:, 0], X0[:, 1]).max() <= 5
+
+
+def test_noise_rules_of_the_web_app():
+    assert PlaygroundCore.clean_noise(90) == 50
+    assert PlaygroundCore.clean_noise(-5) == 0
+    assert PlaygroundCore.clean_noise(80) == 80
+
+
+def test_multiclass_generators():
+    for name in ("blobs", "spiral", "rings"):
+        X, y = ds.generate(name, 400, 0.0, rng(), classes=4)
+        assert X.shape == (400, 2) and set(np.unique(y)) == {0, 1, 2, 3}
+
+
+def test_split_ratio_and_fixed_order():
+    core = PlaygroundCore(seed=5, train_ratio=30)
+    assert len(core.X_train) == 150 and len(core.X_test) == 350
+    core2 = PlaygroundCore(seed=5, train_ratio=30)
+    np.testing.assert_array_equal(core.X_train, core2.X_train)
+
+
+# --------------------------------------------------------------------------- features
+def test_feature_transforms():
+    X = np.array([[1.0, 2.0], [-3.0, 0.5]])
+    F = ds.transform(X, ["sin(x2)", "x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)"])
+    expected = np.stack([X[:, 0], X[:, 1], X[:, 0] ** 2, X[:, 1] ** 2, X[:, 0] * X[:, 1],
+                         np.sin(X[:, 0]), np.sin(X[:, 1])], axis=1)
+    np.testing.assert_allclose(F, expected, rtol=1e-6)
+    assert F.dtype == np.float32
+    with pytest.raises(ValueError, match="Unknown input feature"):
+        ds.transform(X, ["cos(x1)"])
+    with pytest.raises(ValueError, match="At least one"):
+        ds.transform(X, [])
+
+
+def test_model_input_width_follows_features():
+    core = PlaygroundCore(seed=0, features=["x1", "x2", "x1*x2"], hidden=[])
+    assert core.model.layers[0].kernel.shape == (3, 1)
+
+
+# --------------------------------------------------------------------------- network shape
+@pytest.mark.parametrize("hidden", [[], [1], [8] * 6, [4, 2], [3, 1, 8]])
+def test_network_shapes_within_limits(hidden):
+    core = PlaygroundCore(seed=0, hidden=hidden)
+    kernels = [w for w, _ in core.weights()]
+    assert [k.shape[1] for k in kernels] == list(hidden) + [1]
+    assert core.model.count_params() == sum(k.size + k.shape[1] for k in kernels)
+
+
+@pytest.mark.parametrize("hidden, msg", [([2] * 7, "At most 6 hidden layers"),
+                                         ([4, 9], "Hidden layer 2 must have 1 to 8"),
+                                         ([0], "Hidden layer 1 must have 1 to 8")])
+def test_network_shape_errors(hidden, msg):
+    with pytest.raises(ValueError, match=msg):
+        PlaygroundCore(seed=0, hidden=hidden)
+
+
+def test_web_app_initialisation():
+    core = PlaygroundCore(seed=0)
+    for w, b in core.weights():
+        assert np.all(np.abs(w) <= 0.5)
+        np.testing.assert_allclose(b, 0.1)
+
+
+# --------------------------------------------------------------------------- training
+def test_epochs_reduce_loss_on_circle():
+    core = PlaygroundCore(seed=0, dataset="circle")
+    start = core.logs["loss"]
+    core.train(30)
+    assert core.epoch == 30 and len(core.history["loss"]) == 31
+    assert core.logs["loss"] < 0.6 * start
+    assert core.logs["accuracy"] > 0.8
+
+
+def test_seed_reproducibility():
+    a, b = PlaygroundCore(seed=42, dataset="xor"), PlaygroundCore(seed=42, dataset="xor")
+    a.train(5)
+    b.train(5)
+    assert a.history["loss"] == b.history["loss"]
+    c = PlaygroundCore(seed=43, dataset="xor")
+    c.train(5)
+    assert c.history["loss"] != a.history["loss"]
+    # a reset is re-seeded deterministically too
+    a.reset()
+    b.reset()
+    for (wa, _), (wb, _) in zip(a.weights(), b.weights()):
+        np.testing.assert_array_equal(wa, wb)
+    d = PlaygroundCore.from_state(a.state)
+    np.testing.assert_array_equal(d.X_train, a.X_train)
+
+
+def test_multiclass_softmax_crossentropy():
+    core = PlaygroundCore(seed=1, dataset="blobs", classes=4, hidden=[6], learning_rate=0.1)
+    assert core.num_classes == 4 and core.loss_kind == "crossentropy"
+    assert core.model.layers[-1].units == 4
+    start = core.logs["loss"]
+    core.train(15)
+    assert core.logs["loss"] < start and core.logs["accuracy"] > 0.9
+    out = core.grid()["output"]
+    assert out.shape == (100, 100, 4)
+    np.testing.assert_allclose(out.sum(axis=-1), 1, rtol=1e-4)
+
+
+def test_binary_crossentropy_option():
+    core = PlaygroundCore(seed=1, loss="crossentropy")
+    assert core.model.layers[-1].activation.__name__ == "sigmoid"
+    core.train(10)
+    assert core.logs["accuracy"] > 0.6
+
+
+def test_regression():
+    core = PlaygroundCore(seed=2, problem="regression")
+    assert core.dataset == "reg-plane" and len(core.X_train) + len(core.X_test) == 1200
+    start = core.logs["loss"]
+    core.train(10)
+    assert core.logs["loss"] < start / 5
+    assert np.isnan(core.logs["accuracy"])
+
+
+@pytest.mark.parametrize("reg", ["l1", "l2"])
+def test_regularization_changes_the_training(reg):
+    plain = PlaygroundCore(seed=3, dataset="xor", hidden=[8, 8])
+    regd = PlaygroundCore(seed=3, dataset="xor", hidden=[8, 8], regularization=reg, regularization_rate=0.03)
+    # the same initial weights; the penalty is part of the compiled objective
+    np.testing.assert_array_equal(plain.weights()[0][0], regd.weights()[0][0])
+    assert len(regd.model.losses) == 3 and len(plain.model.losses) == 0
+    plain.train(3)
+    regd.train(3)
+    assert plain.history["loss"][-1] != regd.history["loss"][-1]
+    assert np.abs(regd.weights()[1][0]).sum() < np.abs(plain.weights()[1][0]).sum()
+
+
+@pytest.mark.parametrize("opt", ["momentum", "nesterov", "rmsprop", "adam"])
+def test_optimizers_and_dropout(opt):
+    core = PlaygroundCore(seed=4, optimizer=opt, learning_rate=0.01, dropout=0.1)
+    start = core.logs["loss"]
+    core.train(5)
+    assert core.logs["loss"] < start
+
+
+def test_learning_rate_is_live_and_shape_resets():
+    core = PlaygroundCore(seed=0)
+    core.train(3)
+    assert core.set(learning_rate=0.1) == "live" and core.epoch == 3
+    assert float(core.model.optimizer.learning_rate.value) == pytest.approx(0.1)
+    assert core.set(activation="relu") == "reset" and core.epoch == 0
+    assert core.set(noise=20) == "data"
+
+
+def test_model_handed_back_predicts_the_grid():
+    core = PlaygroundCore(seed=6, dataset="spiral", hidden=[5, 3], features=["x1", "x2", "sin(x1)"])
+    core.train(3)
+    grid = core.grid()
+    pred = core.model.predict(core.transform(core.grid_points()), verbose=0)
+    np.testing.assert_allclose(pred[:, 0].reshape(100, 100), grid["output"], rtol=1e-5, atol=1e-6)
+    assert [h.shape for h in grid["hidden"]] == [(5, 100, 100), (3, 100, 100)]
+    assert grid["inputs"].shape == (3, 100, 100)
+
+
+def test_own_data_and_added_points():
+    X = rng(0).normal(size=(120, 2))
+    y = np.array(["a", "b", "c"])[np.arange(120) % 3]
+    core = PlaygroundCore(X, y, seed=0, hidden=[4])
+    assert core.num_classes == 3 and core.dataset == "custom"
+    n = len(core.X_train)
+    core.add_point(0.5, 0.5, 2)
+    assert len(core.X_train) == n + 1 and core.y_train[-1] == 2
+    core.train(2)
+    reg = PlaygroundCore(X, X[:, 0] * 0.3, seed=0)
+    assert reg.problem == "regression"
+
+
+def test_colour_map():
+    rgb = colour_map(np.array([-1.0, 0.0, 1.0, np.nan, 7.0]), alpha=255)
+    assert tuple(rgb[0]) == (0xF5, 0x93, 0x22) and tuple(rgb[1]) == (0xE8, 0xEA, 0xEB)
+    assert tuple(rgb[2]) == (0x08, 0x77, 0xBD) and tuple(rgb[4]) == tuple(rgb[2])
+    assert tuple(rgb[3]) == (160, 160, 160)
+    assert len(np.unique(colour_map(np.linspace(-1, 1, 500)), axis=0)) == 31
+
+
+# --------------------------------------------------------------------------- the widget
+def _descriptions(widget):
+    out, stack = set(), [widget]
+    while stack:
+        w = stack.pop()
+        out.add(getattr(w, "description", None))
+        stack.extend(getattr(w, "children", ()))
+    return out
+
+
+def test_widget_builds_and_trains():
+    pg = Playground(seed=0)
+    first = pg._heatmap.value
+    assert first[:4] == b"\x89PNG" and "<svg" in pg._network.value
+    pg.step()
+    assert pg.epoch == 1 and "000,001" in pg._epoch_label.value
+    assert pg._heatmap.value != first
+    assert pg.model is pg.core.model
+    pg.set(hidden=[3, 3, 3])
+    assert pg.epoch == 0 and len(pg._neuron_box.children) == 3
+
+
+def test_play_runs_in_background():
+    pg = Playground(seed=0, fps=20)
+    pg.play()
+    try:
+        time.sleep(1.0)
+        assert pg.playing and pg.epoch > 0       # the caller was not blocked
+    finally:
+        pg.pause()
+    assert not pg.playing and pg.redraws > 1
+    epoch = pg.epoch
+    time.sleep(0.2)
+    assert pg.epoch == epoch
+
+
+def test_hidden_controls_are_absent():
+    pg = Playground(seed=0, hide=["noise", "learning_rate", "play", "features"])
+    for name in ("noise", "learning_rate", "play", "features"):
+        assert name not in pg.controls
+    descs = _descriptions(pg.widget)
+    assert "Noise" not in descs and "Learning rate" not in descs
+    assert "Activation" in descs and "Batch size" in descs
+    full = Playground(seed=0)
+    assert set(full.controls) == set(CONTROLS)
+    assert "Noise" in _descriptions(full.widget)
+    with pytest.raises(ValueError, match="Cannot hide"):
+        Playground(hide=["nonsense"])
