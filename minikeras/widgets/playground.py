@@ -795,9 +795,9 @@ class Playground:
         add("activation", W.Dropdown(options=[(a.capitalize() if a != "relu" else "ReLU", a) for a in act_opts],
                                      value=c.activation, description="Activation", layout=lay(width="180px")),
             lambda v: self.set(activation=v))
-        add("regularization", W.Dropdown(options=[("None", None), ("L1", "l1"), ("L2", "l2")],
-                                         value=c.regularization, description="Regularization",
-                                         layout=lay(width="190px")), lambda v: self.set(regularization=v))
+        add("regularization", W.Dropdown(options=[("None", "none"), ("L1", "l1"), ("L2", "l2")],
+                                         value=c.regularization or "none", description="Regularization",
+                                         layout=lay(width="210px")), lambda v: self.set(regularization=v))
         rr = list(REG_RATES) + ([c.regularization_rate] if c.regularization_rate not in REG_RATES else [])
         add("regularization_rate", W.Dropdown(options=rr, value=c.regularization_rate, description="Reg. rate",
                                               layout=lay(width="160px")), lambda v: self.set(regularization_rate=v))
@@ -929,6 +929,9 @@ class Playground:
         out_items += [self.controls[k] for k in ("show_test_data", "discretize", "view") if k in self.controls]
         out_col = W.VBox(out_items, layout=lay(width="340px", padding="4px"))
 
+        for w in self.controls.values():
+            if hasattr(w, "style") and hasattr(w.style, "description_width"):
+                w.style.description_width = "initial"
         self.widget = W.VBox([top, settings, W.HBox([data_col, feat_col, net_col, out_col])],
                              layout=lay(border="1px solid #ddd", padding="6px"))
         self.widget.add_class("mk-playground")
@@ -1088,8 +1091,10 @@ class Playground:
             for name in ("learning_rate", "activation", "regularization", "regularization_rate", "problem",
                          "optimizer", "dropout", "loss", "batch_size"):
                 w = self.controls.get(name)
-                if w is not None and w.value != getattr(c, name):
-                    w.value = getattr(c, name)
+                value = getattr(c, name)
+                value = "none" if name == "regularization" and value is None else value
+                if w is not None and w.value != value:
+                    w.value = value
             for name in ("train_ratio", "noise"):
                 w = self.controls.get(name)
                 if w is not None and w.value != int(getattr(c, name)):

@@ -1,0 +1,341 @@
+"""The chapter notebooks run top to bottom, and the perceptron widget's logic is right.
+
+Each notebook is copied into a temporary folder and executed with nbclient in quick mode
+(``MINIKERAS_QUICK=1``). An extra cell appended to the copy prints the notebook's key
+results as JSON, which the tests then check. The committed notebooks must carry no outputs.
+"""
+import json
+import os
+import pathlib
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+RESULT_TAG = "NOTEBOOK-RESULTS:"
+QUICK_BUDGET_S = 120   # each notebook takes well under a minute on an idle laptop
+
+# Expressions evaluated in the kernel after the notebook has run; their values come back as JSON.
+KEY_RESULTS = {
+    "01_perceptron.ipynb": {
+        "quick": "QUICK",
+        "heaviside_at_zero": "int(heaviside(0.0))",
+        "sgn_at_zero": "int(sgn(0.0))",
+        "and_gate": "gates['AND'].tolist()",
+        "or_gate": "gates['OR'].tolist()",
+        "train_errors": "train_errors",
+        "mistakes": "[int(m) for m in mistakes]",
+        "shoe_test_accuracy": "shoe_test_accuracy",
+        "widget_converged": "bool(trainer.converged)",
+        "xor_mistakes_last_epoch": "int(xor_trainer.mistakes_per_epoch[-1])",
+        "xor_best_linear": "xor_best_linear",
+        "hand_xor": "hand_xor.tolist()",
+        "trained_xor": "trained_xor.tolist()",
+    },
+    "02_mlp.ipynb": {
+        "quick": "QUICK",
+        "hand_grads": "[dL_dw, dL_db]",
+        "engine_grads": "[w_s.grad, b_s.grad]",
+        "tape_grads": "[grad_w, grad_b]",
+        "fd_grads": "[fd_w, fd_b]",
+        "gradcheck_error": "gradcheck_error",
+        "params": "classifier.count_params()",
+        "history_keys": "sorted(fashion_history.history)",
+        "epochs_run": "len(fashion_history.history['loss'])",
+        "test_accuracy": "float(test_accuracy)",
+        "confusion_total": "int(confusion.sum())",
+        "n_test": "len(y_test)",
+        "house_mae": "float(house_mae)",
+        "house_rmse": "float(house_rmse)",
+        "wd_loss": "float(wd_scores['loss'])",
+        "wd_weighted": "float(weighted)",
+        "n_predict_outputs": "len(wd_model.predict(split_inputs(X_house_test[:2]), verbose=0))",
+        "reload_max_diff": "float(np.abs(before - after).max())",
+        "checkpoint_loss": "float(checkpoint_loss)",
+        "best_val_loss": "float(min(val_losses))",
+    },
+}
+
+
+@pytest.fixture(autouse=True)
+def array_backend():
+    """Overrides conftest's per-backend parametrisation: the notebooks run in their own kernel
+    and the widget is plain NumPy, so each test here runs once."""
+    yield "numpy"
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _fashion_mnist_missing():
+    """Why the notebooks cannot run here (no Fashion-MNIST on this machine), or None."""
+    import minikeras as keras
+    try:
+        keras.datasets.fashion_mnist.load_data()
+    except keras.datasets.DatasetNotFoundError as exc:
+        return f"Fashion-MNIST is not on this machine: {str(exc).splitlines()[0]}"
+    return None
+
+
+def execute_notebook(name, workdir, monkeypatch):
+    """Run a copy of notebooks/<name> in quick mode; return (executed notebook, results, seconds)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    copy = pathlib.Path(workdir) / name
+    shutil.copy(NOTEBOOKS / name, copy)
+    nb = nbformat.read(copy, as_version=4)
+    fields = ", ".join(f"{key!r}: {expr}" for key, expr in KEY_RESULTS[name].items())
+    nb.cells.append(nbformat.v4.new_code_cell(
+        f"import json as _json\nprint({RESULT_TAG!r} + _json.dumps({{{fields}}}, default=float))"))
+
+    monkeypatch.setenv("MINIKERAS_QUICK", "1")
+    monkeypatch.setenv("MINIKERAS_OFFLINE", "1")
+    # One BLAS thread: the models are small, and on a busy machine OpenBLAS's spinning
+    # worker threads slow minikeras's training steps down by an order of magnitude.
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    reason = _fashion_mnist_missing()
+    if reason:
+        pytest.skip(reason)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(workdir)}})
+    start = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - start
+    nbformat.write(nb, copy)
+
+    last = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
+    line = next(l for l in last.splitlines() if l.startswith(RESULT_TAG))
+    return nb, json.loads(line[len(RESULT_TAG):]), seconds
+
+
+def count_images(nb):
+    return sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code"
+               for o in c.outputs)
+
+
+def all_text(nb):
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+# --------------------------------------------------------------------------- notebooks
+
+@pytest.mark.parametrize("name", sorted(KEY_RESULTS))
+def test_committed_notebook_is_clean(name):
+    import nbformat
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    nbformat.validate(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{name}: commit notebooks without outputs"
+            assert cell.execution_count is None, f"{name}: clear execution counts before committing"
+
+
+def test_perceptron_notebook_runs(tmp_path, monkeypatch):
+    nb, r, seconds = execute_notebook("01_perceptron.ipynb", tmp_path, monkeypatch)
+    assert r["quick"] is True
+    assert r["heaviside_at_zero"] == 1 and r["sgn_at_zero"] == 0
+    assert r["and_gate"] == [0, 0, 0, 1] and r["or_gate"] == [0, 1, 1, 1]
+    # the perceptron rule made mistakes at first, then converged on real images
+    assert r["train_errors"] == 0 and r["mistakes"][-1] == 0 and sum(r["mistakes"]) > 0
+    assert r["shoe_test_accuracy"] > 0.95
+    assert r["widget_converged"]
+    # XOR: no line does better than 3 of 4; hand-wired and trained MLPs get all 4
+    assert r["xor_mistakes_last_epoch"] > 0 and r["xor_best_linear"] == 0.75
+    assert r["hand_xor"] == [0, 1, 1, 0] and r["trained_xor"] == [0, 1, 1, 0]
+    assert count_images(nb) >= 5
+    assert "all checks passed" in all_text(nb)
+    assert seconds < QUICK_BUDGET_S, f"quick mode took {seconds:.0f}s"
+
+
+def test_mlp_notebook_runs(tmp_path, monkeypatch):
+    nb, r, seconds = execute_notebook("02_mlp.ipynb", tmp_path, monkeypatch)
+    assert r["quick"] is True
+    np.testing.assert_allclose(r["engine_grads"], r["hand_grads"], rtol=1e-9)
+    np.testing.assert_allclose(r["tape_grads"], r["hand_grads"], rtol=1e-6)
+    np.testing.assert_allclose(r["fd_grads"], r["hand_grads"], rtol=1e-5)
+    assert r["gradcheck_error"] < 1e-6
+    assert r["params"] == 266_610
+    assert r["history_keys"] == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert r["epochs_run"] == 3
+    assert r["test_accuracy"] > 0.6          # 3 epochs on 3,000 images; the full run reaches ~0.88
+    assert r["confusion_total"] == r["n_test"]
+    assert 0 < r["house_mae"] < 1.0 and r["house_mae"] < r["house_rmse"]   # units of $100k
+    assert r["wd_weighted"] == pytest.approx(r["wd_loss"], rel=1e-3)
+    assert r["n_predict_outputs"] == 2
+    assert r["reload_max_diff"] < 1e-6
+    assert r["checkpoint_loss"] == pytest.approx(r["best_val_loss"], rel=1e-3)
+    assert count_images(nb) >= 8
+    assert "all checks passed" in all_text(nb)
+    assert seconds < QUICK_BUDGET_S, f"quick mode took {seconds:.0f}s"
+
+
+# --------------------------------------------------------------------------- course helpers
+
+def test_quick_mode_switches(monkeypatch):
+    from minikeras import course
+    monkeypatch.delenv("MINIKERAS_QUICK", raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert not course.quick_mode() and course.choose(30, 2) == 30
+    for value, expected in (("1", True), ("true", True), ("0", False), ("", False), ("no", False)):
+        monkeypatch.setenv("MINIKERAS_QUICK", value)
+        assert course.quick_mode() is expected, value
+    monkeypatch.delenv("MINIKERAS_QUICK")
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert course.quick_mode() and course.choose(30, 2) == 2
+
+
+def test_use_shared_datasets(monkeypatch):
+    from minikeras import course
+    monkeypatch.setenv("MINIKERAS_DATA", "/somewhere/else")
+    path = course.use_shared_datasets()
+    if path is None:
+        assert course.shared_datasets_dir() is None
+        assert os.environ["MINIKERAS_DATA"] == "/somewhere/else"
+        return
+    entries = os.environ["MINIKERAS_DATA"].split(os.pathsep)
+    assert entries == ["/somewhere/else", path]
+    course.use_shared_datasets()                   # a second call adds nothing
+    assert os.environ["MINIKERAS_DATA"].split(os.pathsep) == entries
+
+
+# --------------------------------------------------------------------------- perceptron widget logic
+
+def _blobs(n=60, gap=3.0, seed=0):
+    rng = np.random.default_rng(seed)
+    X = np.concatenate([rng.normal(0, 0.5, (n, 2)), rng.normal(gap, 0.5, (n, 2))])
+    y = np.repeat([0, 1], n)
+    return X, y
+
+
+def test_heaviside():
+    from minikeras.widgets.perceptron import heaviside
+    assert heaviside(np.array([-2.0, 0.0, 3.0])).tolist() == [0, 1, 1]
+
+
+def test_step_applies_the_rule_exactly():
+    from minikeras.widgets.perceptron import PerceptronTrainer
+    X = np.array([[2.0, 1.0], [-1.0, 3.0]])
+    y = np.array([0, 1])
+    t = PerceptronTrainer(X, y, learning_rate=0.5, weights=[1.0, 1.0], bias=0.0, shuffle=False)
+    line_before = t.decision_line((-1, 1))
+    info = t.step()                      # sample 0: z = 3 -> predicts 1, target 0
+    assert info == {**info, "index": 0, "target": 0, "predicted": 1, "updated": True}
+    np.testing.assert_allclose(t.w, [1.0 - 0.5 * 2.0, 1.0 - 0.5 * 1.0])
+    assert t.b == pytest.approx(-0.5)
+    assert not np.allclose(t.decision_line((-1, 1))[1], line_before[1]), "the line should move"
+    w, b = t.w.copy(), t.b
+    info = t.step()                      # sample 1: z = 1 + 1.5 - 0.5 > 0 -> right, no change
+    assert not info["updated"]
+    np.testing.assert_array_equal(t.w, w)
+    assert t.b == b
+    assert (t.epoch, t.steps, t.updates, t.mistakes_per_epoch) == (1, 2, 1, [1])
+
+
+def test_converges_on_separable_data():
+    from minikeras.widgets.perceptron import PerceptronTrainer
+    X, y = _blobs()
+    t = PerceptronTrainer(X, y, learning_rate=0.1, weights=[-1.0, 1.0], bias=0.5, seed=1)
+    assert not t.converged
+    epochs = t.fit(max_epochs=100)
+    assert t.converged and t.n_errors() == 0 and t.accuracy() == 1.0
+    assert epochs == len(t.mistakes_per_epoch) and t.mistakes_per_epoch[-1] == 0
+    assert t.updates == sum(t.mistakes_per_epoch) > 0
+    np.testing.assert_array_equal(t.predict(X), y)
+
+
+def test_never_converges_on_xor():
+    from minikeras.widgets.perceptron import PerceptronTrainer
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    t = PerceptronTrainer(X, [0, 1, 1, 0], learning_rate=1.0)
+    assert t.fit(max_epochs=40) == 40
+    assert not t.converged and min(t.mistakes_per_epoch) > 0
+
+
+def test_learning_rate_scales_the_update_and_reset_restores():
+    from minikeras.widgets.perceptron import PerceptronTrainer
+    X = np.array([[1.0, 2.0]])
+    for lr in (0.1, 1.0):
+        t = PerceptronTrainer(X, [1], learning_rate=lr, weights=[-1.0, -1.0], bias=0.0)
+        t.step()
+        np.testing.assert_allclose(t.w, [-1.0 + lr, -1.0 + 2 * lr])
+    t.reset()
+    np.testing.assert_array_equal(t.w, [-1.0, -1.0])
+    assert (t.b, t.steps, t.updates, t.epoch, t.last) == (0.0, 0, 0, 0, None)
+
+
+def test_random_start_is_seeded():
+    from minikeras.widgets.perceptron import PerceptronTrainer
+    X, y = _blobs()
+    a, b = PerceptronTrainer(X, y, seed=5), PerceptronTrainer(X, y, seed=5)
+    np.testing.assert_array_equal(a.w, b.w)
+    for _ in range(30):
+        a.step()
+        b.step()
+    np.testing.assert_array_equal(a.w, b.w)
+    assert not np.array_equal(PerceptronTrainer(X, y, seed=6).w, a.w)
+
+
+def test_run_epoch_visits_every_sample_once():
+    from minikeras.widgets.perceptron import PerceptronTrainer
+    X, y = _blobs(n=10)
+    t = PerceptronTrainer(X, y, seed=2)
+    seen = []
+    while t.epoch == 0:
+        seen.append(t.step()["index"])
+    assert sorted(seen) == list(range(len(X)))
+    assert t.run_epoch() == t.mistakes_per_epoch[-1] and t.epoch == 2 and t.steps == 2 * len(X)
+
+
+def test_decision_line_geometry():
+    from minikeras.widgets.perceptron import PerceptronTrainer
+    X, y = _blobs(n=5)
+    t = PerceptronTrainer(X, y, weights=[1.0, 2.0], bias=-4.0)
+    xs, ys = t.decision_line((0.0, 2.0))
+    np.testing.assert_allclose(xs * 1.0 + ys * 2.0 - 4.0, 0.0, atol=1e-12)
+    t = PerceptronTrainer(X, y, weights=[2.0, 0.0], bias=-3.0)
+    assert t.decision_line((0, 1)) is None and t.vertical_line() == pytest.approx(1.5)
+
+
+def test_rejects_bad_input():
+    from minikeras.widgets.perceptron import PerceptronTrainer
+    with pytest.raises(ValueError, match="only 0 and 1"):
+        PerceptronTrainer(np.zeros((3, 2)), [0, 1, 2])
+    with pytest.raises(ValueError, match="shape"):
+        PerceptronTrainer(np.zeros((3, 2)), [0, 1])
+    with pytest.raises(ValueError, match="2-D"):
+        PerceptronTrainer(np.zeros(3), [0, 1, 0])
+    with pytest.raises(ValueError, match="weights"):
+        PerceptronTrainer(np.zeros((3, 2)), [0, 1, 0], weights=[1.0, 2.0, 3.0])
+
+
+def test_widget_controls_drive_the_trainer(monkeypatch, capsys):
+    pytest.importorskip("ipywidgets")
+    import matplotlib
+    matplotlib.use("Agg")
+    from minikeras.widgets.perceptron import PerceptronWidget
+    X, y = _blobs(n=20)
+    w = PerceptronWidget(X, y, learning_rate=0.1, weights=[-1.0, 1.0], bias=0.5, seed=0)
+    assert "0 updates" in w.status.value or "updates 0" in w.status.value
+    w.lr_slider.value = 1.0
+    assert w.trainer.learning_rate == pytest.approx(1.0)
+    w.on_step()
+    assert w.trainer.steps == 1 and "last sample" in w.status.value
+    w.on_epoch()
+    assert w.trainer.epoch == 1
+    w.play.playing = True
+    for tick in range(1, 2000):
+        if w.trainer.converged:
+            break
+        w.play.value = tick                 # what the Play widget does in the browser
+    w.play.value = tick + 1                 # one more tick after convergence stops playback
+    assert w.trainer.converged and w.play.playing is False
+    assert "converged" in w.status.value
+    w.on_reset()
+    assert w.trainer.steps == 0 and w.trainer.last is None
+    fig = w.figure()
+    assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 1   # the decision line
+    capsys.readouterr()
