@@ -21,10 +21,12 @@ c.Execute.startup_timeout = 120
 c.Execute.interrupt_on_timeout = True
 c.Execute.raise_on_iopub_timeout = True
 
-# Feedback must not show the hidden tests (nbgrader#917): strip them from the HTML. The
-# hidden blocks only call minikeras.grading, so a traceback shows little more than the call.
+# Feedback must not show the hidden tests (nbgrader#917): strip them from the cells and
+# from the tracebacks that quote them. The hidden blocks only call minikeras.grading, whose
+# messages say what was wrong without giving the inputs away.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
+    "minikeras.grading.feedback.ClearHiddenTracebacks",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

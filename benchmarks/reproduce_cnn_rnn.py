@@ -22,7 +22,9 @@ def main(argv=None):
         import keras
     else:
         import minikeras as keras
-    (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
+    # Real Keras would download the files; both read the same local copy through minikeras.
+    import minikeras
+    (x_train, y_train), (x_test, y_test) = minikeras.datasets.fashion_mnist.load_data()
     x_train = x_train.astype("float32") / 255
     x_test = x_test.astype("float32") / 255
     y_train = keras.utils.to_categorical(y_train)

@@ -23,7 +23,11 @@ def main(argv=None):
         import minikeras as keras
 
     keras.utils.set_random_seed(42)
-    fashion_mnist = keras.datasets.fashion_mnist.load_data()
+    if args.keras:  # real Keras would download the files; read the same local copy instead
+        import minikeras
+        fashion_mnist = minikeras.datasets.fashion_mnist.load_data()
+    else:
+        fashion_mnist = keras.datasets.fashion_mnist.load_data()
     (X_train_full, y_train_full), (X_test, y_test) = fashion_mnist
     X_train, y_train = X_train_full[:-5000], y_train_full[:-5000]
     X_valid, y_valid = X_train_full[-5000:], y_train_full[-5000:]

@@ -71,10 +71,10 @@ def array_backend():
 
 def _fashion_mnist_missing():
     """Why the notebooks cannot run here (no Fashion-MNIST on this machine), or None."""
-    import minikeras as keras
+    from minikeras.datasets import DatasetNotFoundError, fashion_mnist
     try:
-        keras.datasets.fashion_mnist.load_data()
-    except keras.datasets.DatasetNotFoundError as exc:
+        fashion_mnist.load_data()
+    except DatasetNotFoundError as exc:
         return f"Fashion-MNIST is not on this machine: {str(exc).splitlines()[0]}"
     return None
 

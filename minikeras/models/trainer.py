@@ -6,7 +6,7 @@ with ``training=True``, computes the compiled loss plus the layers' regularizati
 takes gradients with the autodiff engine and lets the optimizer apply them.
 """
 import math
-import time
+from collections.abc import Mapping
 
 from .. import backend
 from .. import metrics as metrics_module
@@ -34,6 +34,36 @@ def _flatten_logs(results):
         else:
             logs[k] = _to_python(v)
     return logs
+
+
+class LazyLogs(Mapping):
+    """The dict ``train_step``/``test_step`` return, computed only when someone reads it.
+
+    Reading every metric after every batch costs more than a small batch's maths; the
+    progress bar reads them a few times a second, and user batch callbacks read them always.
+    """
+
+    def __init__(self, compute):
+        self._compute = compute
+        self._values = None
+
+    def resolve(self):
+        if self._values is None:
+            self._values = self._compute()
+        return self._values
+
+    def __getitem__(self, key):
+        return self.resolve()[key]
+
+    def __iter__(self):
+        return iter(self.resolve())
+
+    def __len__(self):
+        return len(self.resolve())
+
+
+def _logs_reader(result):
+    return result.resolve if isinstance(result, LazyLogs) else (lambda: result)
 
 
 class Trainer:
@@ -161,7 +191,7 @@ class Trainer:
         self._loss_tracker.update_state(loss.value, sample_weight=_batch_size(x))
         if self._compile_metrics is not None and y is not None:
             self._compile_metrics.update_state(y, y_pred, sample_weight)
-        return self.get_metrics_result
+        return LazyLogs(self.get_metrics_result)
 
     def test_step(self, data):
         x, y, sample_weight = data_utils.unpack(data)
@@ -170,7 +200,7 @@ class Trainer:
         self._loss_tracker.update_state(loss.value, sample_weight=_batch_size(x))
         if self._compile_metrics is not None and y is not None:
             self._compile_metrics.update_state(y, y_pred, sample_weight)
-        return self.get_metrics_result
+        return LazyLogs(self.get_metrics_result)
 
     def predict_step(self, data):
         x, _, _ = data_utils.unpack(data)
@@ -228,7 +258,7 @@ class Trainer:
                 if user_batch_hooks:
                     cb_list.batch_hook("on_train_batch_begin", step)
                 result = self.train_step(batch if sample_weight is not None else batch[:2])
-                logs_fn = result if callable(result) else (lambda r=result: r)
+                logs_fn = _logs_reader(result)
                 if user_batch_hooks:
                     cb_list.batch_hook("on_train_batch_end", step, _flatten_logs(logs_fn()))
                 if progbar is not None:
@@ -275,7 +305,7 @@ class Trainer:
                 batch = (data_utils.take(x, index), data_utils.take(y, index), data_utils.take(sample_weight, index))
                 cb_list.batch_hook("on_test_batch_begin", step)
                 result = self.test_step(batch if sample_weight is not None else batch[:2])
-                logs_fn = result if callable(result) else (lambda r=result: r)
+                logs_fn = _logs_reader(result)
                 if cb_list.wants("on_test_batch_end"):
                     cb_list.batch_hook("on_test_batch_end", step, _flatten_logs(logs_fn()))
                 if bar is not None:
@@ -323,7 +353,7 @@ class Trainer:
         self._build_for_data(x)
         self.reset_metrics()
         result = self.train_step((x, y, sample_weight) if sample_weight is not None else (x, y))
-        logs = _flatten_logs(result() if callable(result) else result)
+        logs = _flatten_logs(_logs_reader(result)())
         return logs if return_dict else (list(logs.values())[0] if len(logs) == 1 else list(logs.values()))
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -332,7 +362,7 @@ class Trainer:
         self.reset_metrics()
         with no_grad():
             result = self.test_step((x, y, sample_weight) if sample_weight is not None else (x, y))
-        logs = _flatten_logs(result() if callable(result) else result)
+        logs = _flatten_logs(_logs_reader(result)())
         return logs if return_dict else (list(logs.values())[0] if len(logs) == 1 else list(logs.values()))
 
     def predict_on_batch(self, x):
