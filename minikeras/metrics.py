@@ -236,7 +236,7 @@ class MeanMetricWrapper(Mean):
         self._fn = fn
         self._fn_kwargs = kwargs
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         values = self._fn(y_true, y_pred, **self._fn_kwargs)
         values = as_array(values)
         if not hasattr(values, "ndim"):
@@ -470,7 +470,7 @@ class RootMeanSquaredError(Mean):
     def __init__(self, name="root_mean_squared_error", dtype=None):
         super().__init__(name=name, dtype=dtype)
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         yt, yp = _pair(y_true, y_pred, self._dtype)
         yt, yp = same_rank(yt.astype(self._dtype, copy=False), yp)
         _check_same("root_mean_squared_error", yt, yp)
@@ -538,7 +538,7 @@ class _Confusion(Metric):
         self.false_positives = self.add_weight(shape=(len(t),), name="false_positives")
         self.false_negatives = self.add_weight(shape=(len(t),), name="false_negatives")
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         yt, yp = _pair(y_true, y_pred, self._dtype)
         yt, yp = same_rank(yt.astype(self._dtype, copy=False), yp)
         _check_same(self.name, yt, yp)

@@ -119,33 +119,35 @@ def test_metrics_do_not_build_graphs_and_state_stays_on_device(rng):
 
 def test_custom_metric_subclass_like_the_book(rng):
     class RootMeanSquaredError(metrics.Metric):
-        def __init__(self, name="rmse", **kwargs):
-            super().__init__(name=name, **kwargs)
-            self.mse_sum = self.add_weight(name="mse_sum", initializer="zeros")
-            self.total_samples = self.add_weight(name="total_samples", initializer="zeros", dtype="int32")
+        """A streaming RMSE over one-hot targets, kept as a running squared-error total."""
 
-        def update_state(self, y_true, y_pred, sample_weight=None):
-            y_true = ops.one_hot(y_true, num_classes=ops.shape(y_pred)[1])
-            mse = ops.sum(ops.square(y_true - y_pred))
-            self.mse_sum.assign_add(mse)
-            self.total_samples.assign_add(ops.shape(y_pred)[0])
+        def __init__(self, **kwargs):
+            kwargs.setdefault("name", "rmse")
+            super().__init__(**kwargs)
+            self.squared_total = self.add_weight(name="squared_total")
+            self.seen = self.add_weight(name="seen", dtype="int32")
+
+        def update_state(self, labels, probs, sample_weight=None):
+            target = ops.one_hot(labels, ops.shape(probs)[1])
+            self.squared_total.assign_add(ops.sum(ops.square(ops.subtract(target, probs))))
+            self.seen.assign_add(ops.shape(probs)[0])
 
         def result(self):
-            return ops.sqrt(self.mse_sum / ops.cast(self.total_samples, "float32"))
+            return ops.sqrt(self.squared_total / ops.cast(self.seen, "float32"))
 
         def reset_state(self):
-            self.mse_sum.assign(0.0)
-            self.total_samples.assign(0)
+            self.squared_total.assign(0.0)
+            self.seen.assign(0)
 
     y, p = _data("sparse", rng)
     pt = Tensor(backend.convert_to_array(p), requires_grad=True)
     m = RootMeanSquaredError()
     m.update_state(y, pt)
     m.update_state(y, pt)
-    assert not m.mse_sum.requires_grad and m.mse_sum._parents == ()
+    assert not m.squared_total.requires_grad and m.squared_total._parents == ()
     expected = np.sqrt(2 * np.sum((np.eye(C)[y] - p) ** 2) / (2 * N))
     assert float(m.result()) == pytest.approx(expected, rel=1e-5)
-    assert [v.name for v in m.variables] == ["mse_sum", "total_samples"]
+    assert [v.name for v in m.variables] == ["squared_total", "seen"]
     m.reset_state()
     assert float(m.mse_sum) == 0.0
 

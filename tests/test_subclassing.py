@@ -126,7 +126,7 @@ def test_subclassed_model_with_two_outputs():
 class NormalizedWideDeep(keras.Model):
     """Hands-On ML's subclassed Wide & Deep, with Normalization layers adapted after compile."""
 
-    def __init__(self, units=30, activation="relu", **kwargs):
+    def __init__(self, units=30, activation="relu", **kwargs) -> None:
         super().__init__(**kwargs)
         self.norm_wide = layers.Normalization()
         self.norm_deep = layers.Normalization()
@@ -235,23 +235,23 @@ def test_train_step_override_with_own_trackers():
         def __init__(self, **kwargs):
             super().__init__(**kwargs)
             self.body = layers.Dense(1)
-            self.loss_tracker = keras.metrics.Mean(name="loss")
+            self.loss_tracker = keras.metrics.Mean("loss")
             self.mae_tracker = keras.metrics.MeanAbsoluteError(name="mae")
 
         def call(self, inputs):
             return self.body(inputs)
 
         def train_step(self, data):
-            inputs, targets = data
+            features, wanted = data
             with keras.GradientTape() as tape:
-                predictions = self(inputs, training=True)
-                loss = mse(targets, predictions)
-            grads = tape.gradient(loss, self.trainable_weights)
-            self.optimizer.apply(grads, self.trainable_weights)
-            seen_batch_losses.append(float(numpy_of(loss)))
-            self.loss_tracker.update_state(loss)
-            self.mae_tracker.update_state(targets, predictions)
-            return {m.name: m.result() for m in self.metrics}
+                guess = self(features, training=True)
+                batch_loss = mse(wanted, guess)
+            weights = self.trainable_weights
+            self.optimizer.apply(tape.gradient(batch_loss, weights), weights)
+            seen_batch_losses.append(float(numpy_of(batch_loss)))
+            self.loss_tracker.update_state(batch_loss)
+            self.mae_tracker.update_state(wanted, guess)
+            return {tracker.name: tracker.result() for tracker in self.metrics}
 
         @property
         def metrics(self):
@@ -273,18 +273,18 @@ def test_train_step_with_compiled_loss_and_metrics_on_functional_subclass():
 
     class CustomModel(keras.Model):
         def train_step(self, data):
-            inputs, targets = data
+            batch_x, batch_y = data
             with keras.GradientTape() as tape:
-                predictions = self(inputs, training=True)
-                loss = self.compute_loss(y=targets, y_pred=predictions)
-            gradients = tape.gradient(loss, self.trainable_weights)
-            self.optimizer.apply(gradients, self.trainable_weights)
-            for metric in self.metrics:
-                if metric.name == "loss":
-                    metric.update_state(loss)
+                out = self(batch_x, training=True)
+                step_loss = self.compute_loss(y=batch_y, y_pred=out)
+            params = self.trainable_weights
+            self.optimizer.apply(tape.gradient(step_loss, params), params)
+            for tracker in self.metrics:
+                if tracker.name == "loss":
+                    tracker.update_state(step_loss)
                 else:
-                    metric.update_state(targets, predictions)
-            return {m.name: m.result() for m in self.metrics}
+                    tracker.update_state(batch_y, out)
+            return {tracker.name: tracker.result() for tracker in self.metrics}
 
     r = np.random.default_rng(1)
     x = r.normal(size=(96, 12)).astype("float32")
@@ -295,7 +295,7 @@ def test_train_step_with_compiled_loss_and_metrics_on_functional_subclass():
     model = CustomModel(inputs, layers.Dense(3, activation="softmax")(hidden))
     assert isinstance(model, CustomModel) and isinstance(model, keras.Model)
     assert len(model.layers) == 4
-    model.compile(optimizer=keras.optimizers.Adam(0.01), loss=keras.losses.SparseCategoricalCrossentropy(),
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=False),
                   metrics=[keras.metrics.SparseCategoricalAccuracy()])
     hist = model.fit(x, labels, epochs=8, verbose=0, validation_split=0.25)
     assert set(hist.history) == {"loss", "sparse_categorical_accuracy", "val_loss",

@@ -149,7 +149,7 @@ class CompileMetrics:
                     name = f"{self.output_names[i]}_{name}"
                 self.metrics.append((i, metric, name))
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         names = names_from_prediction(self.output_names, y_pred)
         if names is not None:
             self._configure(names)
