@@ -149,7 +149,7 @@ def test_custom_metric_subclass_like_the_book(rng):
     assert float(m.result()) == pytest.approx(expected, rel=1e-5)
     assert [v.name for v in m.variables] == ["squared_total", "seen"]
     m.reset_state()
-    assert float(m.mse_sum) == 0.0
+    assert float(m.squared_total) == 0.0
 
 
 @pytest.mark.parametrize("identifier, y_kind", [
