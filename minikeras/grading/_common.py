@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import guard
-from .numeric import assert_close, numerical_gradient, strict, to_np
+from .numeric import assert_close, numerical_gradient, strict
 
 
 def run(label, fn, *args, **kwargs):
@@ -48,7 +48,3 @@ def check_activation_pair(name, forward, backward, ref_forward, rng, kink=False)
     y, cache = unpack_pair(f"{name}_forward", run(f"{name}_forward", forward, extreme.copy()))
     assert_close(f"{name}_forward at |x| up to 1000", y, ref_forward(extreme.copy())[0])
     return True
-
-
-def to_numpy_tuple(values):
-    return tuple(to_np(v) for v in values)

@@ -9,6 +9,7 @@ throws the hidden block away); ``nbgrader_config.py`` registers it for ``generat
 import re
 
 from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -39,6 +40,8 @@ def scrub(text, hidden):
 
 
 class ClearHiddenTracebacks(Preprocessor):
+    enabled = Bool(True).tag(config=True)  # nbconvert preprocessors are off by default
+
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or BEGIN not in cell.source:
             return cell, resources

@@ -20,7 +20,7 @@ Example::
 from .. import activations as _activations
 from .. import backend
 from .. import losses as _losses
-from ..autodiff import Tensor, as_tensor, make_node
+from ..autodiff import as_tensor, make_node
 from ..layers.core import Dense, cast_to_layer_dtype
 
 
@@ -110,4 +110,4 @@ def loss_with(forward, backward, from_logits=False, sparse=None, name=None):
                         name or forward.__name__.replace("_forward", ""))
 
 
-__all__ = ["dense_layer_with", "activation_with", "loss_with", "Tensor"]
+__all__ = ["dense_layer_with", "activation_with", "loss_with"]
