@@ -116,7 +116,7 @@ def convert_to_array(x, dtype=None):
     module = xp()
     if dtype is None:
         arr = module.asarray(x)
-        if arr.dtype.kind == "f" and arr.dtype.name != floatx():
+        if arr.dtype.kind == "f" and arr.dtype != _state["floatx"]:  # (``dtype.name`` is slow)
             arr = arr.astype(floatx())
         elif arr.dtype.kind in "bui" and not hasattr(x, "dtype"):
             # Python ints/bools stay integer; Python floats became floatx above.

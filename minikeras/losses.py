@@ -87,6 +87,9 @@ def _match_targets(who, y_true, y_pred):
     return yt, yp
 
 
+_UNSIGNED = {np.dtype(t): np.dtype(t.replace("int", "uint")) for t in ("int8", "int16", "int32", "int64")}
+
+
 def _sparse_labels(who, y_true, y_pred, ignore_class=None):
     """Integer class ids of shape ``y_pred.shape[:-1]`` on y_pred's device, range-checked."""
     xp = _xp_of(y_pred)
@@ -109,7 +112,10 @@ def _sparse_labels(who, y_true, y_pred, ignore_class=None):
     lxp = _xp_of(lab)
     if lab.size:
         checked = lab if ignore_class is None else lab[lab != ignore_class]
-        if lxp is np and kind in "iub":
+        if lxp is np and kind == "i" and checked.dtype in _UNSIGNED:
+            # Seen as unsigned, a negative id is huge: one reduction checks both ends of the range.
+            bad = checked.size and checked.view(_UNSIGNED[checked.dtype]).max() >= n_classes
+        elif lxp is np and kind in "iub":
             bad = checked.size and (checked.min() < 0 or checked.max() >= n_classes)
         else:
             bad = (checked < 0) | (checked >= n_classes)
@@ -218,7 +224,7 @@ def _reduce(loss, v, sample_weight, mask, parent, back, scalar_ok=False):
     accepts a 0-d upstream that broadcasts over the values (saves a broadcast per step)."""
     who, reduction = loss.name, loss.reduction
     xp = _xp_of(v)
-    w = _weights(who, v, sample_weight, mask, reduction)
+    w = None if sample_weight is None and mask is None else _weights(who, v, sample_weight, mask, reduction)
     vshape = v.shape
     if w is not None:
         if w.shape != vshape and w.ndim:

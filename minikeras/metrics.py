@@ -31,6 +31,10 @@ def _arr(x, xp=None, dtype=None):
 
 def _pair(y_true, y_pred, dtype=None):
     """y_true and y_pred as arrays on y_pred's device."""
+    if dtype is None and y_true.__class__ is np.ndarray:  # fit's case: NumPy labels, a Tensor prediction
+        yp = y_pred.value if isinstance(y_pred, Tensor) else y_pred
+        if yp.__class__ is np.ndarray:
+            return y_true, yp
     yp = _arr(y_pred)
     if not hasattr(yp, "ndim"):
         yp = backend.convert_to_array(yp)
@@ -135,11 +139,13 @@ class Metric:
 
 def _add(var, delta):
     """``var += delta`` on the variable's device without a host round trip."""
-    if not isinstance(delta, (int, float)):
-        xp = backend.get_array_module(var.value)
+    value = var.value
+    if not isinstance(delta, (int, float, np.generic)):  # an array, maybe on another device
+        xp = backend.get_array_module(value)
         if backend.get_array_module(delta) is not xp:
             delta = _to_module(delta, xp)
-    var.value = (var.value + delta).astype(var.value.dtype, copy=False)
+    new = value + delta
+    var.value = new if new.dtype == value.dtype else new.astype(value.dtype)
 
 
 def _samplewise(values, sample_weight, dtype):
@@ -202,12 +208,16 @@ class Mean(Metric):
             values = backend.convert_to_array(values)
         if values.ndim == 0 and (sample_weight is None or isinstance(sample_weight, (int, float))):
             weight = 1 if sample_weight is None else sample_weight  # e.g. a batch's loss and size
-            _add(self.total, values.astype(self._dtype) * weight)
+            _add(self.total, values.astype(self._dtype, copy=False) * weight)
             _add(self.count, weight)
             return
         self._accumulate(values, sample_weight)
 
     def _accumulate(self, values, sample_weight):
+        if sample_weight is None and values.ndim == 1:  # one value per sample: nothing to reduce first
+            _add(self.total, values.astype(self._dtype, copy=False).sum())
+            _add(self.count, values.shape[0])
+            return
         values, sw = _samplewise(values, sample_weight, self._dtype)
         _add(self.total, values.sum())
         if sw is not None:

@@ -186,6 +186,18 @@ def test_sparse_labels_out_of_range_name_loss_value_and_classes(labels, bad):
     assert "sparse_categorical_crossentropy" in msg and f"label {bad} " in msg and f"{C} classes" in msg
 
 
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "int64", "uint8"])
+def test_sparse_labels_out_of_range_for_every_integer_dtype(dtype):
+    p = np.full((3, C), 0.25, "float32")
+    for labels, bad in (([0, C, 1], str(C)), ([0, -1, 2], "-1")):
+        if dtype.startswith("u") and bad.startswith("-"):
+            continue
+        with pytest.raises(ValueError, match=f"label {bad} is not a valid class id"):
+            losses.SparseCategoricalCrossentropy()(np.array(labels, dtype=dtype), p)
+    assert float(losses.SparseCategoricalCrossentropy()(np.array([0, C - 1, 1], dtype=dtype), p)) == \
+        pytest.approx(np.log(C), rel=1e-6)
+
+
 def test_sparse_labels_accept_int_float_and_column_shapes(rng):
     z = rng.standard_normal((N, C)).astype("float32")
     y = rng.integers(0, C, N)

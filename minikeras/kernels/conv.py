@@ -1,10 +1,12 @@
 """Convolution kernels, channels-last (NHWC), Keras/TensorFlow semantics.
 
-The forward pass builds an im2col view of the (padded) input with stride tricks, copies
-it once into a ``(N*OH*OW, kh*kw*C)`` matrix and multiplies it by the reshaped kernel:
-one GEMM per call. The backward pass reuses that matrix for the kernel gradient (a second
-GEMM) and scatters the column gradient back with a loop over the ``kh*kw`` kernel offsets
-(col2im); nothing loops over pixels or samples.
+The forward pass works on blocks of samples (about ``BLOCK_BYTES`` each on the CPU, the whole
+batch on a GPU): a block's im2col view of the (padded) input is copied once into a
+``(rows, kh*kw*C)`` matrix that stays in cache and multiplied by the reshaped kernel straight
+into the output, one GEMM per block. The backward pass does the same blocks: the kernel
+gradient is a second GEMM on the rebuilt patch matrix, and the input gradient a third GEMM
+whose column gradient is scattered back with a loop over the ``kh*kw`` kernel offsets
+(col2im); nothing loops over pixels.
 
 "same" padding follows TensorFlow: the output has ``ceil(n / s)`` positions and when the
 total padding is odd the extra row/column goes at the bottom/right.
@@ -59,13 +61,18 @@ def windows(xp_pad, kh, kw, oh, ow, sh, sw, dh, dw):
 def col2im(dwin, padded_shape, oh, ow, sh, sw, dh, dw):
     """Adjoint of ``windows``: sum a (N, OH, OW, kh, kw, C) gradient into the padded input."""
     xp = get_array_module(dwin)
-    kh, kw = dwin.shape[3], dwin.shape[4]
     dxp = xp.zeros(padded_shape, dtype=dwin.dtype)
+    _col2im_into(dxp, dwin, (dwin.shape[3], dwin.shape[4], oh, ow, sh, sw, dh, dw))
+    return dxp
+
+
+def _col2im_into(dxp, dwin, geom):
+    """``col2im`` accumulating into an existing padded block ``dxp`` (one add per kernel offset)."""
+    kh, kw, oh, ow, sh, sw, dh, dw = geom
     for i in range(kh):
         for j in range(kw):
             r, c = i * dh, j * dw
             dxp[:, r:r + sh * (oh - 1) + 1:sh, c:c + sw * (ow - 1) + 1:sw, :] += dwin[:, :, :, i, j, :]
-    return dxp
 
 
 def _pad(x, pads, value=0):
@@ -82,9 +89,25 @@ def _crop(dxp, pads):
     return dxp[:, t:h - b, l:w - r, :]
 
 
+def block_size(xp, n, sample_bytes):
+    """How many of ``n`` samples to process at once: on the CPU, enough for about
+    ``BLOCK_BYTES`` of working set (so that a block's temporaries stay in cache between
+    steps); on a GPU, the whole batch."""
+    if xp.__name__ != "numpy":
+        return n
+    return max(1, min(n, BLOCK_BYTES // max(sample_bytes, 1)))
+
+
+BLOCK_BYTES = 1 << 20
+
+
 def conv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1),
                    activation="linear", _op="conv2d", _pads=None):
-    """x: (N, H, W, Cin), kernel: (kh, kw, Cin, Cout), bias: (Cout,) -> (N, OH, OW, Cout)."""
+    """x: (N, H, W, Cin), kernel: (kh, kw, Cin, Cout), bias: (Cout,) -> (N, OH, OW, Cout).
+
+    Block by block (see the module docstring); bias and a ReLU are applied in place while the
+    block is still in cache. Other activations run once on the whole output.
+    """
     if x.ndim != 4 or kernel.ndim != 4:
         raise ValueError(f"{_op}: expected an input of rank 4 (N, H, W, C) and a kernel of rank 4 "
                          f"(kh, kw, in, out), got shapes {tuple(x.shape)} and {tuple(kernel.shape)}.")
@@ -111,39 +134,95 @@ def conv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid", dilati
         raise ValueError(f"{_op}: the kernel {(kh, kw)} (dilation {(dh, dw)}) is larger than the "
                          f"{padding!r}-padded input {(h, w)}: input shape {tuple(x.shape)}, "
                          f"kernel shape {tuple(kernel.shape)} would give an empty output.")
+    xp = get_array_module(x, kernel)
     xpad = _pad(x, pads)
+    geom = (kh, kw, oh, ow, sh, sw, dh, dw)
+    wmat = kernel.reshape(kh * kw * cin, cout)
+    z = xp.empty((n, oh, ow, cout), dtype=xp.result_type(x, kernel))
+    relu = activation == "relu"
+    step = block_size(xp, n, oh * ow * (kh * kw * cin + cout) * z.itemsize)
+    for s in range(0, n, step):
+        zb = z[s:s + step].reshape(-1, cout)
+        xp.matmul(_patches(xpad[s:s + step], geom), wmat, out=zb)
+        if bias is not None:
+            zb += bias
+        if relu:
+            xp.maximum(zb, 0, out=zb)
+    act_cache = z if relu else None
+    if not relu and activation != "linear":
+        z, act_cache = A.FUSABLE[activation][0](z)
+    cache = (xpad, kernel, bias is not None, pads, geom, activation, act_cache)
+    return z, cache
+
+
+def _patches(xpad, geom):
+    """The (N*OH*OW, kh*kw*C) patch matrix of a padded NHWC block (a view when the kernel is 1x1).
+
+    With few channels the windows' innermost axis would be only C elements long, which copies
+    slowly; the matrix is then built transposed, one contiguous shifted image per kernel offset,
+    and returned as a (Fortran-ordered) transpose.
+    """
+    kh, kw, oh, ow, sh, sw, dh, dw = geom
+    n, c = xpad.shape[0], xpad.shape[3]
     if kh == kw == 1 and sh == sw == 1:
-        cols = xpad.reshape(n * oh * ow, cin)
-    else:
-        cols = windows(xpad, kh, kw, oh, ow, sh, sw, dh, dw).reshape(n * oh * ow, kh * kw * cin)
-    z = cols @ kernel.reshape(kh * kw * cin, cout)
-    if bias is not None:
-        z += bias
-    y, act_cache = A.FUSABLE[activation][0](z)
-    cache = (cols, kernel, bias is not None, xpad.shape, pads, (oh, ow), (sh, sw), (dh, dw),
-             activation, act_cache)
-    return y.reshape(n, oh, ow, cout), cache
+        return xpad.reshape(n * oh * ow, c)
+    if c >= _FEW_CHANNELS:
+        return windows(xpad, kh, kw, oh, ow, sh, sw, dh, dw).reshape(n * oh * ow, kh * kw * c)
+    xp = get_array_module(xpad)
+    cols_t = xp.empty((kh, kw, c, n, oh, ow), dtype=xpad.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            r, q = i * dh, j * dw
+            cols_t[i, j] = xpad[:, r:r + sh * (oh - 1) + 1:sh, q:q + sw * (ow - 1) + 1:sw, :].transpose(3, 0, 1, 2)
+    return cols_t.reshape(kh * kw * c, n * oh * ow).T
+
+
+_FEW_CHANNELS = 4
 
 
 def conv2d_backward(dy, cache, needs=(True, True, True)):
-    """Returns (dx, dkernel, dbias); entries not in ``needs`` are None."""
-    cols, kernel, has_bias, pshape, pads, (oh, ow), (sh, sw), (dh, dw), activation, act_cache = cache
+    """Returns (dx, dkernel, dbias); entries not in ``needs`` are None.
+
+    Block by block, as the forward: the ReLU mask, ``dkernel += patches.T @ dz`` (the patches
+    are rebuilt from the cached padded input, cheaper than keeping them), ``dbias`` as a GEMV,
+    and for dx one GEMM ``dz @ kernel.T`` scattered back (col2im) into the block's samples.
+    """
+    xpad, kernel, has_bias, pads, geom, activation, act_cache = cache
+    _, _, oh, ow, sh, sw, _, _ = geom
     kh, kw, cin, cout = kernel.shape
-    dz = A.FUSABLE[activation][1](dy.reshape(-1, cout), act_cache)
-    dx = dkernel = dbias = None
-    if needs[0]:
-        dcols = dz @ kernel.reshape(kh * kw * cin, cout).T
-        n = pshape[0]
-        if kh == kw == 1 and sh == sw == 1:
-            dxp = dcols.reshape(pshape)
-        else:
-            dxp = col2im(dcols.reshape(n, oh, ow, kh, kw, cin), pshape, oh, ow, sh, sw, dh, dw)
-        dx = _crop(dxp, pads)
-    if len(needs) > 1 and needs[1]:
-        dkernel = (cols.T @ dz).reshape(kernel.shape)
-    if has_bias and len(needs) > 2 and needs[2]:
-        dbias = dz.sum(axis=0)
-    return dx, dkernel, dbias
+    xp = get_array_module(dy, kernel)
+    n = xpad.shape[0]
+    need_dx = needs[0]
+    need_dk = len(needs) > 1 and needs[1]
+    need_db = has_bias and len(needs) > 2 and needs[2]
+    relu = activation == "relu"
+    dy = dy.reshape(n, oh, ow, cout)
+    if not relu and activation != "linear":
+        dy = A.FUSABLE[activation][1](dy, act_cache)
+    wmat = kernel.reshape(kh * kw * cin, cout)
+    dtype = xp.result_type(dy, kernel)
+    dxp = xp.zeros(xpad.shape, dtype=dtype) if need_dx else None
+    dk = xp.zeros((kh * kw * cin, cout), dtype=dtype) if need_dk else None
+    db = xp.zeros((cout,), dtype=dtype) if need_db else None
+    step = block_size(xp, n, oh * ow * (kh * kw * cin + cout) * max(dy.itemsize, kernel.itemsize))
+    ones = xp.ones((step * oh * ow,), dtype=dtype) if need_db else None
+    for s in range(0, n, step):
+        dz = dy[s:s + step].reshape(-1, cout)
+        if relu:
+            dz = dz * (act_cache[s:s + step].reshape(-1, cout) > 0)
+        if need_dk:
+            dk += _patches(xpad[s:s + step], geom).T @ dz
+        if need_db:
+            db += ones[:dz.shape[0]] @ dz  # a GEMV: faster than dz.sum(axis=0)
+        if need_dx:
+            dcols = dz @ wmat.T
+            if kh == kw == 1 and sh == sw == 1:
+                dxp[s:s + step] = dcols.reshape(dxp[s:s + step].shape)
+            else:
+                m = dcols.shape[0] // (oh * ow)
+                _col2im_into(dxp[s:s + step], dcols.reshape(m, oh, ow, kh, kw, cin), geom)
+    dx = _crop(dxp, pads) if need_dx else None
+    return dx, (None if dk is None else dk.reshape(kernel.shape)), db
 
 
 def conv1d_forward(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, activation="linear"):

@@ -20,9 +20,9 @@ def dense_backward(dy, cache, needs=(True, True, True)):
     """Returns (dx, dkernel, dbias); entries not in ``needs`` are None."""
     x, kernel, has_bias, activation, act_cache = cache
     dz = A.FUSABLE[activation][1](dy, act_cache)
-    units = kernel.shape[1]
-    dz2 = dz.reshape(-1, units)
+    flat = dz.ndim != 2  # (batch, ..., units): the weight gradients sum over all leading axes
+    dz2 = dz.reshape(-1, kernel.shape[1]) if flat else dz
     dx = (dz @ kernel.T) if needs[0] else None
-    dkernel = (x.reshape(-1, kernel.shape[0]).T @ dz2) if needs[1] else None
+    dkernel = ((x.reshape(-1, kernel.shape[0]) if flat else x).T @ dz2) if needs[1] else None
     dbias = dz2.sum(axis=0) if has_bias and len(needs) > 2 and needs[2] else None
     return dx, dkernel, dbias

@@ -22,7 +22,7 @@ def _clip_probs(p):
     eps = epsilon()
     s = p.sum(axis=-1, keepdims=True)
     q = p / s
-    return xp.clip(q, eps, 1 - eps), q, s
+    return xp.minimum(xp.maximum(q, eps), 1 - eps), q, s  # (np.clip costs three times more)
 
 
 def _through_clip_normalise(dqc, q, s):
@@ -66,9 +66,14 @@ def sparse_categorical_crossentropy_forward(labels, y_pred, from_logits=False):
         s = e.sum(axis=-1)
         picked = shifted.reshape(-1, n_classes)[rows, flat].reshape(labels.shape)
         return xp.log(s) - picked, (rows, flat, (e, s), True)
-    qc, q, s = _clip_probs(y_pred)
-    picked = qc.reshape(-1, n_classes)[rows, flat].reshape(labels.shape)
-    return -xp.log(picked), (rows, flat, (qc, q, s, picked), False)
+    # Keras renormalises and clips every probability, but only the label's one enters the
+    # loss, so only that one is clipped (same values, a fraction of the work).
+    eps = epsilon()
+    s = y_pred.sum(axis=-1, keepdims=True)
+    q = y_pred / s
+    q_label = q.reshape(-1, n_classes)[rows, flat]
+    picked = xp.minimum(xp.maximum(q_label, eps), 1 - eps)  # np.clip costs three times more
+    return -xp.log(picked).reshape(labels.shape), (rows, flat, (q, s, q_label, picked), False)
 
 
 def sparse_categorical_crossentropy_backward(dloss, cache):
@@ -80,11 +85,21 @@ def sparse_categorical_crossentropy_backward(dloss, cache):
         grad.reshape(-1, grad.shape[-1])[rows, flat] -= 1
         grad *= dloss[..., None]
         return grad
-    qc, q, s, picked = aux
-    xp = get_array_module(qc)
-    dqc = xp.zeros_like(qc)
-    dqc.reshape(-1, qc.shape[-1])[rows, flat] = (-dloss / picked).reshape(-1)
-    return _through_clip_normalise(dqc, q, s)
+    q, s, q_label, picked = aux
+    xp = get_array_module(q)
+    # d(-log clip(q_l)) / dq_l, zero where the clip was active (exactly where it changed q_l,
+    # NaN included); every other dq_j is zero ...
+    dq_label = (dloss.reshape(-1) if getattr(dloss, "ndim", 0) else dloss) / picked
+    xp.negative(dq_label, out=dq_label)
+    dq_label *= picked == q_label
+    # ... so the backward of q = p / sum(p), dp_j = (dq_j - sum_k dq_k q_k) / s, needs no reduction.
+    n_classes = q.shape[-1]
+    grad = xp.zeros(q.shape, dtype=q.dtype)  # (zeros_like is three Python-level calls)
+    grad2 = grad.reshape(-1, n_classes)
+    grad2[rows, flat] = dq_label
+    grad2 -= (dq_label * q_label)[:, None]
+    grad /= s
+    return grad
 
 
 def binary_crossentropy_forward(y_true, y_pred, from_logits=False):

@@ -1,7 +1,9 @@
 """Pooling kernels, channels-last, Keras/TensorFlow semantics.
 
 Each pool offset is one strided view of the (padded) input; forward and backward loop over
-those ``ph*pw`` offsets only, never over pixels or samples, and never copy the windows.
+those ``ph*pw`` offsets only, never over pixels, and never copy the windows. The common 2x2,
+stride-2 max pooling has a fast path (a tournament with three boolean masks, computed in
+cache-sized blocks of samples whose backward writes every input cell exactly once).
 
 * ``strides`` defaults to ``pool_size``; "valid" floors (11 -> 5 for a pool of 2).
 * "same" pads like TensorFlow (extra row/column at the bottom/right). Max pooling pads
@@ -11,7 +13,7 @@ those ``ph*pw`` offsets only, never over pixels or samples, and never copy the w
   that pick the same cell add their gradients.
 """
 from ..backend import get_array_module
-from .conv import _crop, _norm_padding, _pad, _pair, padding_amounts
+from .conv import _crop, _norm_padding, _pad, _pair, block_size, padding_amounts
 
 
 def _geometry(x, pool_size, strides, padding, op):
@@ -51,6 +53,8 @@ def max_pool2d_forward(x, pool_size=(2, 2), strides=None, padding="valid", _op="
     xp = get_array_module(x)
     pool, stride, pads, out = _geometry(x, pool_size, strides, padding, _op)
     xpad = _pad(x, pads, value=-xp.inf)
+    if pool == stride == (2, 2):
+        return _max_pool_2x2_forward(xpad, pads, out, xp)
     views = _offset_views(xpad, pool, stride, out)
     y = views[0].copy() if len(views) == 1 else xp.maximum(views[0], views[1])
     for v in views[2:]:
@@ -65,10 +69,60 @@ def max_pool2d_forward(x, pool_size=(2, 2), strides=None, padding="valid", _op="
 
 def max_pool2d_backward(dy, cache):
     """Routes each window's gradient to its (first) maximum; returns dx."""
+    if isinstance(cache[0], str):  # the 2x2 fast path
+        return _max_pool_2x2_backward(dy, cache)
     idx, pshape, pads, pool, stride, out = cache
     xp = get_array_module(dy)
     pieces = (dy * (idx == k) for k in range(pool[0] * pool[1]))
     return _scatter(pieces, pshape, pads, pool, stride, out, dy.dtype, xp)
+
+
+def _blocks(xp, n, sample_bytes):
+    """Cache-sized ranges of samples on the CPU, a single range on a GPU (see ``conv.block_size``)."""
+    step = block_size(xp, n, sample_bytes)
+    return [slice(s, s + step) for s in range(0, n, step)]
+
+
+def _max_pool_2x2_forward(xpad, pads, out, xp):
+    """2x2/stride-2 fast path: a two-round tournament over the four offsets, block by block.
+
+    Three boolean masks record the winners, ties going to the earlier offset (row-major):
+    ``right`` (top row: offset (0,1) beat (0,0)), ``lower`` (bottom row: (1,1) beat (1,0)) and
+    ``bottom`` (the bottom row's winner beat the top row's).
+    """
+    n = xpad.shape[0]
+    v00, v01, v10, v11 = _offset_views(xpad, (2, 2), (2, 2), out)
+    y = xp.empty(v00.shape, dtype=xpad.dtype)
+    right, lower, bottom = (xp.empty(y.shape, dtype=bool) for _ in range(3))
+    tmp = None
+    for b in _blocks(xp, n, xpad[0].nbytes):
+        yb = y[b]
+        if tmp is None or tmp.shape != yb.shape:
+            tmp = xp.empty_like(yb)
+        xp.greater(v01[b], v00[b], out=right[b])
+        xp.maximum(v00[b], v01[b], out=yb)
+        xp.greater(v11[b], v10[b], out=lower[b])
+        xp.maximum(v10[b], v11[b], out=tmp)
+        xp.greater(tmp, yb, out=bottom[b])
+        xp.maximum(yb, tmp, out=yb)
+    return y, ("2x2", (right, lower, bottom), xpad.shape, pads, out)
+
+
+def _max_pool_2x2_backward(dy, cache):
+    """Writes each window's gradient into its winning offset (and zeros into the other three)."""
+    _, (right, lower, bottom), pshape, pads, out = cache
+    xp = get_array_module(dy)
+    covered = pshape[1] == 2 * out[0] and pshape[2] == 2 * out[1]
+    dxp = (xp.empty if covered else xp.zeros)(pshape, dtype=dy.dtype)
+    d00, d01, d10, d11 = _offset_views(dxp, (2, 2), (2, 2), out)
+    for b in _blocks(xp, pshape[0], dxp[0].nbytes):
+        g, bot = dy[b], bottom[b]
+        top, low = g * ~bot, g * bot
+        xp.multiply(top, ~right[b], out=d00[b])
+        xp.multiply(top, right[b], out=d01[b])
+        xp.multiply(low, ~lower[b], out=d10[b])
+        xp.multiply(low, lower[b], out=d11[b])
+    return _crop(dxp, pads)
 
 
 def avg_pool2d_forward(x, pool_size=(2, 2), strides=None, padding="valid", _op="average_pool2d"):

@@ -215,12 +215,15 @@ class Layer:
 
     def __call__(self, inputs, *args, **kwargs):
         if not (isinstance(inputs, Tensor) and self.built):  # the hot path skips all of this
-            from .input_layer import KerasTensor, symbolic_call
-            if any(isinstance(t, KerasTensor) for t in flatten(inputs)):
-                return symbolic_call(self, inputs, args, kwargs)
-            inputs = _map_structure(_to_tensor, inputs)
-            if not self.built:
-                self._maybe_build(_map_structure(_shape_of, inputs))
+            if self.built and inputs.__class__ is backend.np.ndarray:
+                inputs = Tensor(backend.convert_to_array(inputs))  # fit's batches: one NumPy array
+            else:
+                from .input_layer import KerasTensor, symbolic_call
+                if any(isinstance(t, KerasTensor) for t in flatten(inputs)):
+                    return symbolic_call(self, inputs, args, kwargs)
+                inputs = _map_structure(_to_tensor, inputs)
+                if not self.built:
+                    self._maybe_build(_map_structure(_shape_of, inputs))
         training = kwargs.pop("training", None)
         if training is None:
             training = _training_context[-1]

@@ -88,7 +88,9 @@ class Sequential(Model):
         expected = self._input_batch_shape
         if expected is not None and hasattr(inputs, "shape"):
             got = tuple(inputs.shape)
-            if len(got) != len(expected) or any(e is not None and e != g for e, g in zip(expected[1:], got[1:])):
+            # (the first comparison settles the usual case, a fully known sample shape, cheaply)
+            if len(got) != len(expected) or (got[1:] != expected[1:] and any(
+                    e is not None and e != g for e, g in zip(expected[1:], got[1:]))):
                 raise ValueError(f"Input 0 of layer {self.name!r} is incompatible with the layer: expected "
                                  f"shape={expected}, found shape={got}.")
         x = inputs

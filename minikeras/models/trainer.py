@@ -253,11 +253,12 @@ class Trainer:
             for step in range(steps):
                 start = step * batch_size
                 index = slice(start, min(start + batch_size, n)) if order is None else order[start:start + batch_size]
-                batch = (data_utils.take(x, index), data_utils.take(y, index),
-                         data_utils.take(sample_weight, index))
+                batch = (data_utils.take(x, index), data_utils.take(y, index))
+                if sample_weight is not None:
+                    batch += (data_utils.take(sample_weight, index),)
                 if user_batch_hooks:
                     cb_list.batch_hook("on_train_batch_begin", step)
-                result = self.train_step(batch if sample_weight is not None else batch[:2])
+                result = self.train_step(batch)
                 logs_fn = _logs_reader(result)
                 if user_batch_hooks:
                     cb_list.batch_hook("on_train_batch_end", step, _flatten_logs(logs_fn()))

@@ -37,11 +37,11 @@ class SGD(Optimizer):
         # fuse the two passes, but a second OpenBLAS thread pool fights NumPy's and made whole
         # training steps 10-25x slower, so NumPy's own ufuncs are used.)
         scratch = self._scratch_views()
+        xps = self._xps
         if self.momentum == 0:
             for g, a, i in zip(grads, arrays, indices):
                 s = scratch[i][0]
-                t_lr = a.dtype.type(lr)
-                self._xps[i].multiply(g, t_lr, out=s)
+                xps[i].multiply(g, a.dtype.type(lr), out=s)
                 a -= s
             return
         mu = self.momentum
