@@ -10,6 +10,7 @@ import contextlib
 from operator import attrgetter
 
 from . import backend
+from .tree import flatten, pack_sequence_as
 
 _recording = [True]
 _requires_grad = attrgetter("requires_grad")
@@ -181,26 +182,6 @@ def gradients(target, sources, output_gradient=None):
     return list(map(grads.get, map(id, sources)))
 
 
-def _flatten(structure):
-    if isinstance(structure, dict):
-        return [leaf for k in structure for leaf in _flatten(structure[k])]
-    if isinstance(structure, (list, tuple)):
-        return [leaf for item in structure for leaf in _flatten(item)]
-    return [structure]
-
-
-def _pack_like(structure, flat):
-    it = iter(flat)
-
-    def build(s):
-        if isinstance(s, dict):
-            return {k: build(v) for k, v in s.items()}
-        if isinstance(s, (list, tuple)):
-            return type(s)(build(v) for v in s)
-        return next(it)
-    return build(structure)
-
-
 class GradientTape:
     """Context manager that asks for gradients, as ``tf.GradientTape`` does.
 
@@ -221,7 +202,7 @@ class GradientTape:
         return False
 
     def watch(self, tensor):
-        for t in _flatten(tensor):
+        for t in flatten(tensor):
             if not isinstance(t, Tensor):
                 raise TypeError(f"GradientTape.watch expects tensors or variables, got {type(t).__name__}; "
                                 "convert arrays with minikeras.ops.convert_to_tensor first.")
@@ -236,13 +217,13 @@ class GradientTape:
             raise RuntimeError("A non-persistent GradientTape can only compute gradients once; "
                                "create it with GradientTape(persistent=True) to call gradient() again.")
         self._used = True
-        flat_sources = _flatten(sources)
+        flat_sources = flatten(sources)
         for s in flat_sources:
             if not isinstance(s, Tensor):
                 raise TypeError(f"GradientTape.gradient sources must be variables or tensors, got {type(s).__name__}.")
-        targets = _flatten(target)
+        targets = flatten(target)
         totals = None
-        out_grads = _flatten(output_gradients) if output_gradients is not None else [None] * len(targets)
+        out_grads = flatten(output_gradients) if output_gradients is not None else [None] * len(targets)
         for t, og in zip(targets, out_grads):
             t = as_tensor(t)
             gs = gradients(t, flat_sources, og)
@@ -253,4 +234,4 @@ class GradientTape:
             if g is None and unconnected_gradients == "zero":
                 g = backend.get_array_module(s.value).zeros_like(s.value)
             result.append(None if g is None else Tensor(g))
-        return _pack_like(sources, result)
+        return pack_sequence_as(sources, result)

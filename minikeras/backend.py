@@ -112,15 +112,13 @@ def random_uniform(shape, xp_module=None, dtype=None):
 
 
 def convert_to_array(x, dtype=None):
-    """``x`` as an array of the active backend; floats default to floatx."""
+    """``x`` as an array of the active backend. Arrays keep their dtype (as Keras's
+    ``convert_to_tensor``); Python floats and lists of them become floatx."""
     module = xp()
     if dtype is None:
         arr = module.asarray(x)
-        if arr.dtype.kind == "f" and arr.dtype != _state["floatx"]:  # (``dtype.name`` is slow)
-            arr = arr.astype(floatx())
-        elif arr.dtype.kind in "bui" and not hasattr(x, "dtype"):
-            # Python ints/bools stay integer; Python floats became floatx above.
-            pass
+        if arr.dtype.kind == "f" and not hasattr(x, "dtype") and arr.dtype != _state["floatx"]:
+            arr = arr.astype(_state["floatx"])  # (compared without ``dtype.name``, which is slow)
         return arr
     return module.asarray(x, dtype=dtype)
 

@@ -16,7 +16,10 @@ class Variable(Tensor):
 
     def __init__(self, initializer, shape=None, dtype=None, trainable=True, name=None,
                  constraint=None, **kwargs):
-        dtype = dtype or backend.floatx()
+        if dtype is None:  # an initial array keeps its own dtype, as in Keras
+            kind = getattr(getattr(initializer, "dtype", None), "kind", None)
+            dtype = initializer.dtype if kind in ("f", "i", "u", "b") and not isinstance(initializer, Tensor) \
+                else backend.floatx()
         if callable(initializer) or isinstance(initializer, str):
             from . import initializers
             if shape is None:

@@ -25,7 +25,7 @@ def _keras_np(keras, t):
 
 
 def test_l1_l2_values():
-    w = Variable(W)
+    w = Variable(W, dtype="float32")
     assert isinstance(R.L1(0.1)(w), Tensor) and R.L1(0.1)(w).shape == ()
     np.testing.assert_allclose(_np(R.L1(0.1)(w)), 0.1 * 6.75, rtol=1e-6)
     np.testing.assert_allclose(_np(R.L2(0.01)(w)), 0.01 * 14.3125, rtol=1e-6)

@@ -9,6 +9,7 @@ import inspect
 
 from .. import backend, naming
 from ..autodiff import Tensor, no_grad
+from ..tree import flatten, map_structure
 from ..variables import Variable
 
 _training_context = [None]
@@ -19,26 +20,14 @@ def current_training_flag():
     return _training_context[-1]
 
 
-def _map_structure(fn, structure):
-    if isinstance(structure, dict):
-        return {k: _map_structure(fn, v) for k, v in structure.items()}
-    if isinstance(structure, (list, tuple)):
-        return type(structure)(_map_structure(fn, v) for v in structure)
-    return fn(structure)
-
-
-def flatten(structure):
-    if isinstance(structure, dict):
-        return [leaf for k in structure for leaf in flatten(structure[k])]
-    if isinstance(structure, (list, tuple)):
-        return [leaf for item in structure for leaf in flatten(item)]
-    return [structure]
-
-
 def _to_tensor(x):
+    """Layer inputs as Tensors; float arrays are autocast to floatx, as Keras layers do."""
     if isinstance(x, Tensor) or x is None or isinstance(x, (str, bytes)):
         return x
-    return Tensor(backend.convert_to_array(x))
+    arr = backend.convert_to_array(x)
+    if arr.dtype.kind == "f" and arr.dtype != backend.floatx():
+        arr = arr.astype(backend.floatx())
+    return Tensor(arr)
 
 
 def _shape_of(x):
@@ -221,9 +210,9 @@ class Layer:
                 from .input_layer import KerasTensor, symbolic_call
                 if any(isinstance(t, KerasTensor) for t in flatten(inputs)):
                     return symbolic_call(self, inputs, args, kwargs)
-                inputs = _map_structure(_to_tensor, inputs)
+                inputs = map_structure(_to_tensor, inputs)
                 if not self.built:
-                    self._maybe_build(_map_structure(_shape_of, inputs))
+                    self._maybe_build(map_structure(_shape_of, inputs))
         training = kwargs.pop("training", None)
         if training is None:
             training = _training_context[-1]

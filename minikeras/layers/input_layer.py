@@ -5,7 +5,8 @@ A ``KerasTensor`` carries only a shape and a dtype. Calling a layer on one recor
 functional ``Model`` later replays those nodes on real data.
 """
 from .. import backend
-from .base import Layer, flatten
+from ..tree import flatten
+from .base import Layer
 
 
 class KerasTensor:

@@ -7,7 +7,7 @@ own loss is tracked as ``<output>_loss`` as Keras 3 logs it.
 """
 from .. import losses as losses_module
 from .. import metrics as metrics_module
-from ..layers.base import flatten
+from ..tree import flatten
 
 
 def resolve_output_names(output_names, loss, loss_weights=None, metrics=None):

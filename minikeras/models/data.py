@@ -5,17 +5,13 @@ models). Every array must have the same number of samples; nothing is truncated.
 """
 from .. import backend
 from ..autodiff import Tensor
-from ..layers.base import flatten
+from .. import tree
+from ..tree import flatten
 
 
 def map_structure(fn, s):
-    if s is None:
-        return None
-    if isinstance(s, dict):
-        return {k: map_structure(fn, v) for k, v in s.items()}
-    if isinstance(s, (list, tuple)):
-        return type(s)(map_structure(fn, v) for v in s)
-    return fn(s)
+    """``tree.map_structure`` where a missing (None) structure stays None."""
+    return None if s is None else tree.map_structure(fn, s)
 
 
 def to_backend(s):

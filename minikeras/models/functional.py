@@ -5,22 +5,9 @@ that every output really depends on the given inputs, and stores the nodes in an
 where each comes after the nodes it needs. Calling the model replays those nodes on data.
 """
 from .. import naming
-from ..autodiff import Tensor
-from ..layers.base import flatten
 from ..layers.input_layer import InputLayer, KerasTensor
+from ..tree import flatten, map_structure, pack_sequence_as
 from .model import Model
-
-
-def _pack(structure, values):
-    it = iter(values)
-
-    def build(s):
-        if isinstance(s, dict):
-            return {k: build(v) for k, v in s.items()}
-        if isinstance(s, (list, tuple)):
-            return type(s)(build(v) for v in s)
-        return next(it)
-    return build(structure)
 
 
 class Functional(Model):
@@ -112,11 +99,11 @@ class Functional(Model):
 
     @property
     def input_shape(self):
-        return _map(lambda t: t.shape, self._inputs_struct)
+        return map_structure(lambda t: t.shape, self._inputs_struct)
 
     @property
     def output_shape(self):
-        return _map(lambda t: t.shape, self._outputs_struct)
+        return map_structure(lambda t: t.shape, self._outputs_struct)
 
     def _flatten_call_inputs(self, inputs):
         n = len(self.inputs)
@@ -145,16 +132,16 @@ class Functional(Model):
         for node in self._nodes:
             def lookup(x):
                 return values[id(x)] if isinstance(x, KerasTensor) else x
-            args = _map(lookup, node.inputs)
+            args = map_structure(lookup, node.inputs)
             kwargs = dict(node.kwargs)
             kwargs.setdefault("training", training)
             out = node.layer(args, *node.args, **kwargs)
             for kt, value in zip(node.output_tensors, flatten(out)):
                 values[id(kt)] = value
-        return _pack(self._outputs_struct, [values[id(t)] for t in self.outputs])
+        return pack_sequence_as(self._outputs_struct, [values[id(t)] for t in self.outputs])
 
     def compute_output_shape(self, input_shape):
-        return _pack(self._outputs_struct, [t.shape for t in self.outputs])
+        return pack_sequence_as(self._outputs_struct, [t.shape for t in self.outputs])
 
     def _summary_rows(self):
         from .summary import _format_shape
@@ -178,13 +165,3 @@ class Functional(Model):
         from .. import saving
         return saving.functional_config(self)
 
-
-def _map(fn, s):
-    if isinstance(s, dict):
-        return {k: _map(fn, v) for k, v in s.items()}
-    if isinstance(s, (list, tuple)):
-        return type(s)(_map(fn, v) for v in s)
-    return fn(s)
-
-
-Tensor  # noqa: B018

@@ -6,7 +6,7 @@ call, where a symbolic tensor appears as ``{"class_name": "__keras_tensor__", "c
 indices count only the calls that belong to this model, so a layer shared with other
 models still gets indices 0, 1, ... here. Rebuilding replays those calls on new Inputs.
 """
-from ..layers.base import flatten
+from ..tree import flatten
 from ..layers.input_layer import InputLayer, KerasTensor
 from .serialization import deserialize_layer, serialize_layer, to_jsonable
 
