@@ -131,6 +131,20 @@ def test_playground_notebook_plays_in_jupyterlab(jupyter_lab):
             page.screenshot(path=str(ARTIFACTS / "playground.png"), full_page=False)
             play.click()   # pause
             time.sleep(0.5)
+            # click on the heatmap (ipyevents): a training point is added, the counter and the image change
+            first = page.locator(".mk-playground").first
+            counter = first.locator(".mk-playground-points")
+            counter.wait_for(state="visible", timeout=30_000)
+            added_before = counter.inner_text()
+            src_before = heat.get_attribute("src")
+            heat.scroll_into_view_if_needed()
+            box = heat.bounding_box()
+            page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.45)
+            page.wait_for_function(
+                "([el, t]) => el.innerText !== t", arg=[counter.element_handle(), added_before], timeout=30_000)
+            added_after = counter.inner_text()
+            src_after = heat.get_attribute("src")
+            page.screenshot(path=str(ARTIFACTS / "playground-click.png"), full_page=False)
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "playground-failure.png"), full_page=False)
             raise AssertionError("browser run failed; screenshot in test-artifacts/playground-failure.png; "
@@ -139,4 +153,6 @@ def test_playground_notebook_plays_in_jupyterlab(jupyter_lab):
             browser.close()
     assert len(seen) >= 3, f"the heatmap did not change while playing ({len(seen)} distinct images)"
     assert "000,000" not in epoch_text.split("Epoch")[1][:20] if "Epoch" in epoch_text else True
+    assert "(0 added)" in added_before and "(1 added)" in added_after, (added_before, added_after)
+    assert src_after != src_before, "the heatmap was not redrawn after the click"
     assert not errors, "JavaScript errors:\n" + "\n".join(errors)

@@ -294,3 +294,74 @@ def test_hidden_controls_are_absent():
     assert "Noise" in _descriptions(full.widget)
     with pytest.raises(ValueError, match="Cannot hide"):
         Playground(hide=["nonsense"])
+
+
+def _click(pg, px, py, scale=1.0):
+    """A synthetic ipyevents click at PNG pixel (px, py) on an image rendered ``scale`` times its size."""
+    w, h = pg._heat_size
+    return {"type": "click", "relativeX": px * scale, "relativeY": py * scale,
+            "boundingRectWidth": w * scale, "boundingRectHeight": h * scale,
+            "dataX": round(px), "dataY": round(py)}
+
+
+def test_click_on_heatmap_adds_points():
+    pg = Playground(seed=0)
+    n = len(pg.core.X_train)
+    w, h = pg._heat_size
+    bx0, by0, bx1, by1 = pg._heat_box
+    assert 0 < bx0 < bx1 < w and 0 < by0 < by1 < h     # the plot area, inside the PNG's margins
+    # the middle of the image is near the origin; the middle of the plot area is the origin
+    pg._click_label.value = -1.0
+    x, y = pg._on_heatmap_click(_click(pg, w / 2, h / 2))
+    assert abs(x) < 0.6 and abs(y) < 0.6
+    assert len(pg.core.X_train) == n + 1 and pg.core.y_train[-1] == -1.0
+    pg._click_label.value = 1.0
+    x, y = pg._on_heatmap_click(_click(pg, (bx0 + bx1) / 2, (by0 + by1) / 2, scale=1.5))   # zoomed display
+    assert abs(x) < 1e-9 and abs(y) < 1e-9 and pg.core.y_train[-1] == 1.0
+    # the plot's top-left corner is (-6, 6), its bottom-right corner (6, -6); dataX/dataY alone work too
+    x, y = pg._on_heatmap_click({"dataX": bx0, "dataY": by0})
+    assert (x, y) == (-6.0, 6.0)
+    np.testing.assert_allclose(pg.core.X_train[-2:], [[0, 0], [-6, 6]], atol=1e-9)
+    assert len(pg.core.X_train) == n + 3 and "(3 added)" in pg._points_label.value
+    # a click in the margins adds nothing
+    assert pg._on_heatmap_click(_click(pg, 2, 2)) is None and len(pg.core.X_train) == n + 3
+    d = pg._heat_domain     # the (-6, 6) point widened the plane drawn
+    assert d > 6
+    bx0, by0, bx1, by1 = pg._heat_box
+    x, y = pg._on_heatmap_click(_click(pg, bx1, by1))
+    assert (x, y) == (d, -d) and len(pg.core.X_train) == n + 4
+
+
+def test_click_adds_classes_and_regression_targets():
+    X = rng(0).normal(size=(90, 2))
+    y = np.arange(90) % 3
+    pg = Playground(X, y, seed=0, hidden=[3])
+    assert [v for _, v in pg._click_label.options] == [0, 1, 2]
+    pg._click_label.value = 2
+    bx0, by0, bx1, by1 = pg._heat_box
+    pg._on_heatmap_click(_click(pg, (bx0 + bx1) / 2, (by0 + by1) / 2))
+    assert pg.core.y_train[-1] == 2
+    reg = Playground(X, X[:, 0] * 0.3, seed=0, hidden=[3])
+    assert reg._click_label.layout.display == "none" and reg._click_value.layout.display == ""
+    reg._click_value.value = 0.75
+    bx0, by0, bx1, by1 = reg._heat_box
+    reg._on_heatmap_click(_click(reg, (bx0 + bx1) / 2, (by0 + by1) / 2))
+    assert reg.core.y_train[-1] == pytest.approx(0.75)
+
+
+def test_widget_works_without_ipyevents(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "ipyevents", None)    # import fails
+    pg = Playground(seed=0)
+    assert pg._click_events is None
+    n = len(pg.core.X_train)
+    pg._pt_x.value, pg._pt_y.value = 1.0, 2.0
+    pg._add_clicked()
+    assert len(pg.core.X_train) == n + 1
+
+
+def test_heatmap_has_click_handler():
+    pytest.importorskip("ipyevents")
+    pg = Playground(seed=0)
+    assert pg._click_events is not None and pg._click_events.source is pg._heatmap
+    assert "click" in pg._click_events.watched_events

@@ -1,11 +1,13 @@
 """Interactive widgets (ipywidgets + matplotlib) that train real minikeras models.
 
 Imports are lazy so ``import minikeras.widgets`` stays light: ``Playground`` (a TensorFlow
-Playground in Jupyter) and ``PlaygroundCore`` (its browser-free training core).
+Playground in Jupyter), ``PlaygroundCore`` (its browser-free training core), and the chapter-1
+perceptron stepper ``PerceptronWidget`` with its core ``PerceptronTrainer``.
 """
 import importlib
 
-_EXPORTS = {"Playground": ".playground", "PlaygroundCore": ".playground"}
+_EXPORTS = {"Playground": ".playground", "PlaygroundCore": ".playground",
+            "PerceptronWidget": ".perceptron", "PerceptronTrainer": ".perceptron"}
 
 __all__ = list(_EXPORTS)
 

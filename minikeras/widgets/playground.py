@@ -850,6 +850,10 @@ class Playground:
             self._pt_x = W.FloatText(value=0.0, description="x", layout=lay(width="110px"))
             self._pt_y = W.FloatText(value=0.0, description="y", layout=lay(width="110px"))
             self._pt_label = W.Dropdown(layout=lay(width="120px"), description="label")
+            # the class (or regression target) given to points added by clicking on the heatmap
+            self._click_label = W.Dropdown(description="click adds", layout=lay(width="170px"))
+            self._click_value = W.FloatText(value=0.5, description="click adds target", layout=lay(width="190px"))
+            self._click_label.style.description_width = self._click_value.style.description_width = "initial"
             add_btn = W.Button(description="Add point", icon="plus", layout=lay(width="110px"))
             clear_btn = W.Button(description="Clear added", layout=lay(width="110px"))
             add_btn.on_click(lambda _b: self._guard(self._add_clicked))
@@ -918,6 +922,22 @@ class Playground:
         self._heatmap = W.Image(format="png", layout=lay(width="330px", height="330px"))
         self._heatmap.add_class("mk-playground-heatmap")
         self._heat_bg, self._heat_domain, self._loss_drawn = None, d, 0.0
+        self._heat_size, self._heat_box = (330, 330), None
+        self._points_label = W.HTML()
+        self._points_label.add_class("mk-playground-points")
+        self._click_events = None
+        click_items = []
+        if self._shown("add_points"):
+            # clicks on the heatmap add points (needs the ipyevents package; the x/y boxes are the fallback)
+            click_items = [self._click_label, self._click_value]
+            try:
+                from ipyevents import Event
+            except ImportError:   # pragma: no cover - optional dependency
+                Event = None
+            if Event is not None:
+                self._click_events = Event(source=self._heatmap, watched_events=["click"],
+                                           prevent_default_action=True)
+                self._click_events.on_dom_event(lambda ev: self._guard(self._on_heatmap_click, ev))
         add("show_test_data", W.Checkbox(value=False, description="Show test data", indent=False),
             self._set_show_test)
         add("discretize", W.Checkbox(value=False, description="Discretize output", indent=False),
@@ -925,7 +945,9 @@ class Playground:
         add("view", W.Dropdown(options=[("Output", "output")], value="output", description="Big map",
                                layout=lay(width="220px")), self._set_view)
         legend = W.HTML(self._legend_html())
-        out_items = [W.HTML("<b>OUTPUT</b>"), self._numbers, self._loss_img, self._heatmap, legend]
+        out_items = [W.HTML("<b>OUTPUT</b>"), self._numbers, self._loss_img, self._heatmap, legend,
+                     W.HBox(click_items + [self._points_label], layout=lay(align_items="center",
+                                                                           flex_flow="row wrap"))]
         out_items += [self.controls[k] for k in ("show_test_data", "discretize", "view") if k in self.controls]
         out_col = W.VBox(out_items, layout=lay(width="340px", padding="4px"))
 
@@ -1013,6 +1035,37 @@ class Playground:
     def _add_clicked(self):
         self.add_point(self._pt_x.value, self._pt_y.value, self._pt_label.value)
 
+    def _click_to_data(self, event):
+        """Data coordinates of a click on the heatmap image (an ipyevents event dict), or None when
+        the click is outside the plot area. The PNG is ``_heat_size`` pixels; the plot area is the
+        pixel box ``_heat_box`` covering [-domain, domain]^2 (the rest is the axes' margins)."""
+        if self._heat_box is None:
+            return None
+        pw, ph = self._heat_size
+        bw, bh = event.get("boundingRectWidth"), event.get("boundingRectHeight")
+        if bw and bh and event.get("relativeX") is not None and event.get("relativeY") is not None:
+            px, py = float(event["relativeX"]) * pw / float(bw), float(event["relativeY"]) * ph / float(bh)
+        elif event.get("dataX") is not None and event.get("dataY") is not None:
+            px, py = float(event["dataX"]), float(event["dataY"])   # already in PNG pixels
+        else:
+            return None
+        bx0, by0, bx1, by1 = self._heat_box
+        if not (bx0 <= px <= bx1 and by0 <= py <= by1):
+            return None
+        d = self._heat_domain
+        x = -d + (px - bx0) * 2 * d / (bx1 - bx0)
+        y = d - (py - by0) * 2 * d / (by1 - by0)
+        return float(np.clip(x, -d, d)), float(np.clip(y, -d, d))
+
+    def _on_heatmap_click(self, event):
+        """ipyevents click on the heatmap: add a training point with the chosen class (or target)."""
+        xy = self._click_to_data(event)
+        if xy is None:
+            return None
+        label = self._click_value.value if self.core.num_classes == 0 else self._click_label.value
+        self.add_point(xy[0], xy[1], label)
+        return xy
+
     def _clear_points(self):
         with self._lock:
             self.core.clear_points()
@@ -1030,6 +1083,11 @@ class Playground:
             opts = [(f"class {i}", i) for i in range(k)]
         self._pt_label.options = opts
         self._pt_label.value = opts[0][1]
+        if k:
+            self._click_label.options = opts
+            self._click_label.value = opts[0][1]
+        self._click_label.layout.display = "" if k else "none"
+        self._click_value.layout.display = "none" if k else ""
 
     def _fill_datasets(self):
         import ipywidgets as W
@@ -1168,7 +1226,10 @@ class Playground:
             hist = (list(c.history["epoch"]), list(c.history["loss"]), list(c.history["val_loss"]))
             X_train, y_train, X_test, y_test = c.X_train, c.y_train, c.X_test, c.y_test
             epoch, domain = c.epoch, c.domain
+            n_added = len(c._user_points[0])
         self._update_numbers()
+        self._points_label.value = (f"<span style='font-size:12px;color:#555'>{len(X_train)} training points"
+                                    f" ({n_added} added)</span>")
         # big heatmap: the output, or the node chosen in "Big map"
         if self.view.startswith("in:"):
             values = grid["inputs"][int(self.view[3:])]
@@ -1223,6 +1284,7 @@ class Playground:
                 a.set_visible(False)
             canvas.draw()
             w, h = canvas.get_width_height()
+            self._heat_size = (w, h)
             self._heat_bg = Image.frombuffer("RGBA", (w, h), bytes(canvas.buffer_rgba()), "raw", "RGBA", 0, 1
                                              ).convert("RGB")
             x0, y0, x1, y1 = ax.get_window_extent().extents
