@@ -46,7 +46,8 @@ class Progbar:
             head = f"{done}"
         per_step = elapsed / max(done, 1)
         if finalize:
-            timing = f"{_format_time(elapsed)} {per_step * 1000:.0f}ms/{self.unit}"
+            per = f"{per_step * 1000:.0f}ms" if per_step >= 1e-3 else f"{per_step * 1e6:.0f}us"
+            timing = f"{_format_time(elapsed)} {per}/{self.unit}"
         else:
             eta = per_step * ((self.target or done) - done)
             timing = f"{_format_time(eta)} ETA"
