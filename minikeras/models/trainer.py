@@ -226,7 +226,7 @@ class Trainer:
             vx, vy, vsw = data_utils.unpack(tuple(validation_data))
             validation_data = (data_utils.to_backend(vx), data_utils.to_backend(vy), data_utils.to_backend(vsw))
         if class_weight is not None:
-            sample_weight = class_weight_to_sw(y, class_weight, sample_weight)
+            sample_weight = data_utils.class_weight_to_sample_weight(y, class_weight, sample_weight)
         n = data_utils.num_samples(x, y, sample_weight, where=f"fit() of model {self.name!r}")
         steps = math.ceil(n / batch_size)
         if steps_per_epoch is not None:
@@ -350,7 +350,7 @@ class Trainer:
         self._assert_compiled("train_on_batch")
         x, y, sample_weight = data_utils.to_backend(x), data_utils.to_backend(y), data_utils.to_backend(sample_weight)
         if class_weight is not None:
-            sample_weight = class_weight_to_sw(y, class_weight, sample_weight)
+            sample_weight = data_utils.class_weight_to_sample_weight(y, class_weight, sample_weight)
         self._build_for_data(x)
         self.reset_metrics()
         result = self.train_step((x, y, sample_weight) if sample_weight is not None else (x, y))
@@ -386,7 +386,3 @@ def _batch_size(x):
     while isinstance(first, (list, tuple, dict)):
         first = next(iter(first.values())) if isinstance(first, dict) else first[0]
     return first.shape[0]
-
-
-def class_weight_to_sw(y, class_weight, sample_weight):
-    return data_utils.class_weight_to_sample_weight(y, class_weight, sample_weight)
