@@ -130,5 +130,3 @@ def fusable_name(fn):
         return name
     return None
 
-
-Tensor  # re-exported type for annotations

@@ -102,12 +102,15 @@ def rng():
     return _state["rng"]
 
 
-def random_uniform(shape, xp_module=None, dtype=None):
-    """Uniform [0, 1) samples drawn on the device of ``xp_module`` from the global seed."""
-    dtype = dtype or floatx()
+def random_uniform(shape, xp_module=None, dtype=None, generator=None):
+    """Uniform [0, 1) samples on the device of ``xp_module``: from ``generator`` (a NumPy
+    Generator, e.g. a layer's own seeded one) when given, else from the global seed."""
+    dtype = np.dtype(dtype or floatx())
     xp_module = xp_module or xp()
-    if xp_module is np:
-        return _state["rng"].random(shape, dtype=np.float32 if dtype == "float32" else np.float64).astype(dtype, copy=False)
+    draw_dtype = np.float32 if dtype == np.float32 else np.float64
+    if xp_module is np or generator is not None:
+        values = (generator or _state["rng"]).random(shape, dtype=draw_dtype).astype(dtype, copy=False)
+        return values if xp_module is np else xp_module.asarray(values)
     return xp_module.random.random_sample(shape).astype(dtype, copy=False)
 
 

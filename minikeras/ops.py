@@ -551,7 +551,6 @@ def _install_operators():
 
 
 _install_operators()
-_builtin_abs = builtins.abs
 
 
 # ---------------------------------------------------------------- convolution, pooling, recurrence

@@ -184,3 +184,12 @@ def test_reshape_and_permute():
     np.testing.assert_array_equal(keras.layers.Permute((2, 1))(x).numpy(), x.transpose(0, 2, 1))
     with pytest.raises(ValueError, match="target_shape"):
         keras.layers.Reshape((5,))(x)
+
+
+def test_seeded_dropout_repeats_its_masks_without_the_global_seed():
+    x = np.ones((4, 50), "float32")
+    a = keras.layers.Dropout(0.5, seed=3)(x, training=True).numpy()
+    backend.set_random_seed(99)
+    b = keras.layers.Dropout(0.5, seed=3)(x, training=True).numpy()
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, keras.layers.Dropout(0.5, seed=4)(x, training=True).numpy())

@@ -126,8 +126,8 @@ class Dropout(Layer):
         self.rate = float(rate)
         self.noise_shape = noise_shape
         self.seed = seed
-        if seed is not None:
-            backend.rng()  # the global seed still drives the masks; `seed` is kept for config
+        # A seeded Dropout draws its own reproducible masks; otherwise the global seed drives them.
+        self._generator = None if seed is None else backend.np.random.default_rng(seed)
 
     def call(self, inputs, training=None):
         if not training or self.rate == 0:
@@ -135,7 +135,7 @@ class Dropout(Layer):
         noise_shape = None
         if self.noise_shape is not None:
             noise_shape = tuple(inputs.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
-        out, mask = dropout_kernel.dropout_forward(inputs.value, self.rate, noise_shape)
+        out, mask = dropout_kernel.dropout_forward(inputs.value, self.rate, noise_shape, self._generator)
         return make_node(out, (inputs,), lambda g, needs: (dropout_kernel.dropout_backward(g, mask),))
 
     def compute_output_shape(self, input_shape):

@@ -30,6 +30,11 @@ def to_backend(s):
     return map_structure(conv, s)
 
 
+def to_backend_all(*structures):
+    """``to_backend`` of each argument (x, y, sample_weight), as a tuple."""
+    return tuple(to_backend(s) for s in structures)
+
+
 def num_samples(x, y=None, sample_weight=None, where="fit"):
     """The common first dimension; a clear error when the arrays disagree."""
     sizes = {}

@@ -217,14 +217,14 @@ class Trainer:
             raise ValueError("fit() needs training data `x`.")
         batch_size = 32 if batch_size is None else int(batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
-        x, y, sample_weight = data_utils.to_backend(x), data_utils.to_backend(y), data_utils.to_backend(sample_weight)
+        x, y, sample_weight = data_utils.to_backend_all(x, y, sample_weight)
         data_utils.num_samples(x, y, sample_weight, where=f"fit() of model {self.name!r}")
         if validation_data is None and validation_split:
             (x, y, sample_weight), validation_data = data_utils.split_validation(x, y, sample_weight,
                                                                                 validation_split)
         elif validation_data is not None:
             vx, vy, vsw = data_utils.unpack(tuple(validation_data))
-            validation_data = (data_utils.to_backend(vx), data_utils.to_backend(vy), data_utils.to_backend(vsw))
+            validation_data = data_utils.to_backend_all(vx, vy, vsw)
         if class_weight is not None:
             sample_weight = data_utils.class_weight_to_sample_weight(y, class_weight, sample_weight)
         n = data_utils.num_samples(x, y, sample_weight, where=f"fit() of model {self.name!r}")
@@ -287,8 +287,7 @@ class Trainer:
         batch_size = 32 if batch_size is None else int(batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
         if not _from_fit:
-            x, y, sample_weight = (data_utils.to_backend(x), data_utils.to_backend(y),
-                                   data_utils.to_backend(sample_weight))
+            x, y, sample_weight = data_utils.to_backend_all(x, y, sample_weight)
         n = data_utils.num_samples(x, y, sample_weight, where=f"evaluate() of model {self.name!r}")
         self._build_for_data(x)
         n_steps = math.ceil(n / batch_size) if steps is None else int(steps)
@@ -348,7 +347,7 @@ class Trainer:
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         self._assert_compiled("train_on_batch")
-        x, y, sample_weight = data_utils.to_backend(x), data_utils.to_backend(y), data_utils.to_backend(sample_weight)
+        x, y, sample_weight = data_utils.to_backend_all(x, y, sample_weight)
         if class_weight is not None:
             sample_weight = data_utils.class_weight_to_sample_weight(y, class_weight, sample_weight)
         self._build_for_data(x)
@@ -359,7 +358,7 @@ class Trainer:
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._assert_compiled("test_on_batch")
-        x, y, sample_weight = data_utils.to_backend(x), data_utils.to_backend(y), data_utils.to_backend(sample_weight)
+        x, y, sample_weight = data_utils.to_backend_all(x, y, sample_weight)
         self.reset_metrics()
         with no_grad():
             result = self.test_step((x, y, sample_weight) if sample_weight is not None else (x, y))
