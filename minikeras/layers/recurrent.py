@@ -1,6 +1,7 @@
 """Recurrent layers: SimpleRNN, LSTM, GRU and the Bidirectional wrapper (Keras 3 arguments,
 weight layouts and parameter counts). Each layer runs a whole-sequence kernel from
 ``kernels/recurrent.py``: one graph node per layer call, BPTT inside its backward."""
+import numbers
 from .. import activations, backend, constraints, initializers, ops, regularizers
 from ..autodiff import make_node
 from ..kernels import recurrent as K
@@ -43,6 +44,8 @@ class _RNN(Layer):
                  unroll=False, seed=None, **kwargs):
         super().__init__(**kwargs)
         who = self._who()
+        if isinstance(units, numbers.Integral) and not isinstance(units, bool):
+            units = int(units)  # NumPy integers too (scikit-learn's searches draw them)
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"{who}: `units` must be a positive integer, got {units!r}.")
         if stateful:
