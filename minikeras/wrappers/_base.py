@@ -28,12 +28,14 @@ def require_sklearn(name):
                           "(or pip install \"minikeras[course]\").")
 
 
-def validate(estimator, X, y=None, reset=True, **kwargs):
-    """scikit-learn's input validation: NaN/inf and malformed input raise ValueError, and
-    ``n_features_in_`` is recorded on fit and checked on predict."""
+def validate(estimator, X, y="no_validation", reset=True, **kwargs):
+    """scikit-learn's input validation: NaN/inf and malformed input raise ValueError, a missing
+    ``y`` in fit says so, and ``n_features_in_`` is recorded on fit and checked on predict."""
     from sklearn.utils.validation import validate_data
+    if isinstance(y, str) and y == "no_validation":
+        return validate_data(estimator, X, reset=reset, allow_nd=True, dtype="numeric")
     if y is None:
-        return validate_data(estimator, X, reset=reset, allow_nd=True, dtype="numeric", **kwargs)
+        return validate_data(estimator, X, y, reset=reset)   # raises "requires y to be passed"
     return validate_data(estimator, X, y, reset=reset, allow_nd=True, dtype="numeric", **kwargs)
 
 

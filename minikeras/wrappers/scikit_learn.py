@@ -4,7 +4,9 @@ and ``KerasClassifier(build_fn)``.
 Every keyword argument given to the constructor is an estimator parameter: those that
 ``build_fn`` takes build the model (so ``RandomizedSearchCV`` can tune ``n_hidden`` or
 ``learning_rate``), those that ``fit``, ``predict`` or ``evaluate`` take are passed there
-(``epochs``, ``batch_size``, ``verbose``...). Unknown names raise ValueError at once.
+(``epochs``, ``batch_size``, ``verbose``...). Unknown names raise ValueError when ``fit``
+runs (scikit-learn wants constructors and ``set_params`` not to validate; Keras 2 checked
+at once).
 ``fit`` builds a fresh model, keeps it as ``.model`` and returns the estimator (Keras 2
 returned the History; it is ``history_`` here). ``KerasRegressor.score`` is minus the
 loss on the data, as in Keras 2, so that scikit-learn's "higher is better" holds;
@@ -36,8 +38,7 @@ class BaseWrapper(PicklableModels, BaseEstimator):
     def __init__(self, build_fn=None, **sk_params):
         require_sklearn(type(self).__name__)
         self.build_fn = build_fn
-        self._check_params(sk_params)
-        self.sk_params = sk_params
+        self._sk_params = dict(sk_params)
 
     def _builder(self):
         return self.build_fn if self.build_fn is not None else self.__call__
@@ -51,17 +52,24 @@ class BaseWrapper(PicklableModels, BaseEstimator):
                 raise ValueError(f"{name!r} is not a legal parameter of {type(self).__name__}: it is neither an "
                                  f"argument of build_fn nor of fit/predict/evaluate.")
 
+    @property
+    def sk_params(self):
+        """The keyword arguments given to the constructor or to ``set_params`` (Keras 2's name)."""
+        return self._sk_params
+
     def get_params(self, deep=True):
-        return {**self.sk_params, "build_fn": self.build_fn}
+        return {**self._sk_params, "build_fn": self.build_fn}
 
     def set_params(self, **params):
-        self._check_params(params)
-        self.sk_params.update(params)
+        # checked in fit(), as scikit-learn asks, so that a search fails with the parameter's name
+        if "build_fn" in params:
+            self.build_fn = params.pop("build_fn")
+        self._sk_params.update(params)
         return self
 
     def _params_for(self, fn, override=None):
         names = _arg_names(fn)
-        chosen = {k: v for k, v in self.sk_params.items() if k in names}
+        chosen = {k: v for k, v in self._sk_params.items() if k in names}
         chosen.update(override or {})
         return chosen
 
@@ -84,13 +92,14 @@ class BaseWrapper(PicklableModels, BaseEstimator):
     def fit(self, x, y, **kwargs):
         from ..losses import CategoricalCrossentropy
         from ..utils import to_categorical
+        self._check_params(self._sk_params)
         x, y = validate(self, x, y, multi_output=True, y_numeric=not isinstance(self, ClassifierMixin))
         y = self._encode_target(y)
         self.model = self._build()
         loss = self.model.loss
         if (loss == "categorical_crossentropy" or isinstance(loss, CategoricalCrossentropy)) and y.ndim != 2:
             y = to_categorical(y, num_classes=getattr(self, "n_classes_", None))
-        fit_args = self._params_for(_model_methods()["fit"], {"verbose": self.sk_params.get("verbose", 0)})
+        fit_args = self._params_for(_model_methods()["fit"], {"verbose": self._sk_params.get("verbose", 0)})
         fit_args.update(kwargs)
         self.history_ = self.model.fit(x, y, **fit_args).history
         return self
@@ -100,7 +109,7 @@ class BaseWrapper(PicklableModels, BaseEstimator):
 
     def _kwargs_for(self, method, kwargs):
         fn = _model_methods()[method]
-        out = self._params_for(fn, {"verbose": self.sk_params.get("verbose", 0)})
+        out = self._params_for(fn, {"verbose": self._sk_params.get("verbose", 0)})
         out.update({k: v for k, v in kwargs.items() if k in _arg_names(fn)})
         return out
 
@@ -113,8 +122,14 @@ class BaseWrapper(PicklableModels, BaseEstimator):
 class KerasRegressor(RegressorMixin, BaseWrapper):
     """Keras 2's regressor wrapper: ``predict`` drops the last axis of a single output."""
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.regressor_tags.poor_score = True   # a few epochs of a small net, as in Keras's own wrappers
+        return tags
+
     def predict(self, x, **kwargs):
-        out = self.model.predict(self._checked(x), **self._kwargs_for("predict", kwargs))
+        x = self._checked(x)
+        out = self.model.predict(x, **self._kwargs_for("predict", kwargs))
         return out[..., 0] if out.ndim > 1 and out.shape[-1] == 1 else out
 
     def score(self, x, y, **kwargs):
@@ -126,6 +141,11 @@ class KerasRegressor(RegressorMixin, BaseWrapper):
 
 class KerasClassifier(ClassifierMixin, BaseWrapper):
     """Keras 2's classifier wrapper: labels become 0..n-1 (one-hot for categorical_crossentropy)."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.poor_score = True
+        return tags
 
     def _encode_target(self, y):
         y = np.asarray(y)
@@ -140,11 +160,13 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         return np.searchsorted(self.classes_, y)
 
     def predict_proba(self, x, **kwargs):
-        probs = self.model.predict(self._checked(x), **self._kwargs_for("predict", kwargs))
+        x = self._checked(x)
+        probs = self.model.predict(x, **self._kwargs_for("predict", kwargs))
         return np.hstack([1 - probs, probs]) if probs.shape[-1] == 1 else probs
 
     def predict(self, x, **kwargs):
-        probs = self.model.predict(self._checked(x), **self._kwargs_for("predict", kwargs))
+        x = self._checked(x)
+        probs = self.model.predict(x, **self._kwargs_for("predict", kwargs))
         index = probs.argmax(axis=-1) if probs.shape[-1] > 1 else (probs[:, 0] > 0.5).astype("int64")
         return self.classes_[index]
 

@@ -91,18 +91,21 @@ class SKLearnClassifier(ClassifierMixin, SKLBase):
         from sklearn.preprocessing import OneHotEncoder
         from sklearn.utils.multiclass import type_of_target
         kind = type_of_target(y)
+        if kind == "unknown":
+            raise ValueError(f"Unknown label type: {y!r}")
         if kind not in ("binary", "multiclass"):
             raise ValueError(f"Only binary and multiclass targets are supported; got a {kind!r} target.")
         y = np.asarray(y).reshape(-1, 1)
         if reset:
             self.classes_ = np.unique(y)
             if len(self.classes_) == 1:
-                raise ValueError("A classifier cannot be trained on a single class.")
+                raise ValueError("A classifier cannot be trained on one class only.")
             self._encoder = OneHotEncoder(sparse_output=False, categories=[self.classes_]).fit(y)
         return self._encoder.transform(y).astype("float32")
 
     def predict(self, X):
-        return self.classes_[np.argmax(self._raw_predict(X), axis=1)]
+        scores = self._raw_predict(X)
+        return self.classes_[np.argmax(scores, axis=1)]
 
     def decision_function(self, X):
         return self._raw_predict(X)
