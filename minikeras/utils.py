@@ -1,7 +1,8 @@
-"""Keras utilities the seeds use: ``to_categorical``, ``set_random_seed``, ``clear_session``."""
+"""Keras utilities the seeds use: ``to_categorical``, ``set_random_seed``, ``clear_session``, ``plot_model``."""
 import numpy as np
 
 from .backend import clear_session, set_random_seed  # noqa: F401
+from .model_visualization import model_to_dot, plot_model  # noqa: F401
 
 
 def to_categorical(x, num_classes=None):
@@ -26,3 +27,4 @@ def normalize(x, axis=-1, order=2):
     x = np.asarray(x, dtype="float32")
     norm = np.linalg.norm(x, ord=order, axis=axis, keepdims=True)
     return x / np.where(norm == 0, 1, norm)
+
