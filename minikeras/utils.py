@@ -2,6 +2,7 @@
 import numpy as np
 
 from .backend import clear_session, set_random_seed  # noqa: F401
+from .callbacks.lr_finder import find_learning_rate  # noqa: F401
 from .model_visualization import model_to_dot, plot_model  # noqa: F401
 
 
