@@ -121,7 +121,7 @@ class _Numerical(HyperParameter):
     # the grid when a step is given
     def _n_steps(self):
         if self.sampling == "linear":
-            return int((self.max_value - self.min_value) // self.step + 1 + 1e-9)
+            return int((self.max_value - self.min_value) / self.step + 1e-9) + 1   # 0..1 by 0.2: six points
         return int(math.log(self.max_value / self.min_value, self.step) + 1e-8) + 1
 
     def _grid_value(self, i):
