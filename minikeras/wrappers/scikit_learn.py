@@ -130,6 +130,7 @@ class KerasRegressor(RegressorMixin, BaseWrapper):
     def predict(self, x, **kwargs):
         x = self._checked(x)
         out = self.model.predict(x, **self._kwargs_for("predict", kwargs))
+        out = out.astype("float64")   # scikit-learn expects float64 predictions
         return out[..., 0] if out.ndim > 1 and out.shape[-1] == 1 else out
 
     def score(self, x, y, **kwargs):

@@ -90,6 +90,9 @@ class SKLearnClassifier(ClassifierMixin, SKLBase):
     def _process_target(self, y, reset=False):
         from sklearn.preprocessing import OneHotEncoder
         from sklearn.utils.multiclass import type_of_target
+        from sklearn.utils.validation import column_or_1d
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)   # scikit-learn's DataConversionWarning for column labels
         kind = type_of_target(y)
         if kind == "unknown":
             raise ValueError(f"Unknown label type: {y!r}")
@@ -117,11 +120,15 @@ class SKLearnClassifier(ClassifierMixin, SKLBase):
 
 
 class SKLearnRegressor(RegressorMixin, SKLBase):
-    """A regressor: 1-D targets come back 1-D, 2-D targets 2-D."""
+    """A regressor: 1-D targets come back 1-D, 2-D targets 2-D, as float64 (scikit-learn's convention)."""
+
+    def predict(self, X):
+        return super().predict(X).astype("float64")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.regressor_tags.poor_score = True
+        tags.target_tags.multi_output = True
         return tags
 
 
