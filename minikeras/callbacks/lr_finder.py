@@ -93,8 +93,12 @@ def find_learning_rate(model, x, y=None, min_rate=1e-5, max_rate=10.0, epochs=1,
     if not model.weights:   # build it now, so the weights to restore exist
         model._build_for_data(x)
     weights = [w.copy() for w in model.get_weights()]
-    variables = {id(v): v for v in model.weights}
-    saved_optimizer = copy.deepcopy(model.optimizer, dict(variables))
+    optimizer = model.optimizer
+    state = {}
+    if optimizer.built:              # slots exist: keep their values
+        optimizer.save_own_variables(state)
+    else:                            # no slots yet: keep an unbuilt copy to put back
+        pristine = copy.deepcopy(optimizer)
     finder = ExponentialLearningRate((max_rate / min_rate) ** (1 / max(iterations, 1)), stop_factor=stop_factor)
     model.optimizer.learning_rate = min_rate
     try:
@@ -102,5 +106,8 @@ def find_learning_rate(model, x, y=None, min_rate=1e-5, max_rate=10.0, epochs=1,
                   **fit_kwargs)
     finally:
         model.set_weights(weights)
-        model.optimizer = saved_optimizer
+        if state:
+            optimizer.load_own_variables(state)
+        else:
+            model.optimizer = pristine
     return LRFinderResult(finder.rates, finder.losses)
