@@ -203,8 +203,6 @@ EXPECTED_FAILURES = {
                                  "scikit-learn expects from a single-output estimator",
         "check_dont_overwrite_parameters": "fit sets the public attribute `model` (Keras 2's API: "
                                            "best_estimator_.model is the fitted network)",
-        "check_regressors_train": "build_fn cannot see y, so its Dense(1) head cannot fit the 2-column "
-                                  "target this check also tries",
     },
 }
 

@@ -6,7 +6,8 @@ always better). After ``num_initial_points`` random trials the oracle fits a Gau
 process with a Matern-5/2 kernel (length scale by maximum marginal likelihood, noise
 ``alpha``) on the standardized scores, and proposes the point that minimizes the lower
 confidence bound ``mean - beta * std``: low predicted loss, or high uncertainty. NumPy
-does the linear algebra, SciPy's L-BFGS-B polishes the best random candidates.
+does the linear algebra; SciPy, when installed, refines the length scale and polishes the
+best of 2,000 random candidates with L-BFGS-B.
 """
 import math
 
@@ -45,7 +46,10 @@ class GaussianProcess:
         return 0.5 * y @ weights + np.log(np.diag(chol)).sum() + 0.5 * len(y) * math.log(2 * math.pi)
 
     def fit(self, x, y):
-        from scipy.optimize import minimize_scalar
+        try:
+            from scipy.optimize import minimize_scalar
+        except ImportError:   # SciPy is optional: the grid alone picks the length scale
+            minimize_scalar = None
         self.x = np.asarray(x, dtype="float64")
         y = np.asarray(y, dtype="float64")
         self.y_mean, self.y_std = y.mean(), y.std() or 1.0
@@ -54,7 +58,7 @@ class GaussianProcess:
         nll = [self._neg_log_likelihood(g, self.x, yn) for g in grid]
         best = int(np.argmin(nll))
         lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
-        if hi > lo:
+        if hi > lo and minimize_scalar is not None:
             res = minimize_scalar(self._neg_log_likelihood, bounds=(lo, hi), args=(self.x, yn), method="bounded")
             log_length = res.x if res.fun <= nll[best] else grid[best]
         else:
@@ -123,9 +127,12 @@ class BayesianOptimizationOracle(Oracle):
         rng = np.random.default_rng([self.seed, len(self.trials)])
         candidates = rng.uniform(size=(2000, len(tunable)))
         scores = lower_bound(candidates)
-        from scipy.optimize import minimize
+        try:
+            from scipy.optimize import minimize
+        except ImportError:   # without SciPy the best random candidates are the proposals
+            minimize = None
         proposals = []
-        for start in candidates[np.argsort(scores)[:5]]:
+        for start in candidates[np.argsort(scores)[:5]] if minimize is not None else []:
             res = minimize(lambda v: float(lower_bound(v[None])[0]), start, method="L-BFGS-B",
                            bounds=[(0.0, 1.0)] * len(tunable))
             proposals.append((float(res.fun), np.clip(res.x, 0.0, 1.0)))
