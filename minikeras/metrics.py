@@ -13,7 +13,7 @@ import numpy as np
 from . import autodiff, backend, naming
 from .autodiff import Tensor, as_array
 from .kernels import losses as K
-from .losses import _sparse_labels, _to_module, same_rank
+from .losses import _check_probability_targets, _sparse_labels, _to_module, same_rank
 from .variables import Variable
 
 # ---------------------------------------------------------------- helpers
@@ -368,6 +368,8 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
     _check_same("binary_crossentropy", yt, yp)
     if label_smoothing:
         yt = yt * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if not from_logits:
+        _check_probability_targets("binary_crossentropy", yt)
     return K.binary_crossentropy_forward(yt, yp, from_logits=from_logits)[0]
 
 
@@ -621,44 +623,23 @@ class _AutoAccuracy(MeanMetricWrapper):
         return {"name": self.name, "dtype": self.dtype}
 
 
+def binary_or_sparse(true_shape, pred_shape):
+    """Keras 3's rule behind compile's ``"accuracy"`` and ``"crossentropy"``, from the shapes of
+    the first batch: binary when y_pred's last dim is 1; sparse categorical when y_true has a
+    lower rank, or a last dim of 1 against a wider y_pred; categorical otherwise. The loss
+    plays no part (several sigmoid units with BCE get categorical accuracy)."""
+    binary = pred_shape[-1:] == (1,) or len(pred_shape) == 0
+    sparse = len(true_shape) < len(pred_shape) or (true_shape[-1:] == (1,) and pred_shape[-1] > 1)
+    return binary, sparse
+
+
 def _accuracy_fn_for_shapes(true_shape, pred_shape):
-    """Keras 3: binary when y_pred's last dim is 1; sparse when y_true has lower rank or a
-    last dim of 1; categorical otherwise."""
-    if pred_shape[-1:] == (1,) or len(pred_shape) == 0:
-        return binary_accuracy
-    if len(true_shape) < len(pred_shape) or (true_shape[-1:] == (1,) and pred_shape[-1] > 1):
-        return sparse_categorical_accuracy
-    return categorical_accuracy
+    binary, sparse = binary_or_sparse(tuple(true_shape), tuple(pred_shape))
+    return binary_accuracy if binary else sparse_categorical_accuracy if sparse else categorical_accuracy
 
 
 _ACCURACY_CLASS = {binary_accuracy: BinaryAccuracy, sparse_categorical_accuracy: SparseCategoricalAccuracy,
                    categorical_accuracy: CategoricalAccuracy}
-
-
-def _loss_kind(loss):
-    """'binary', 'sparse', 'categorical' or None for a loss given as name, class, object or function."""
-    from . import losses as L
-    if loss is None:
-        return None
-    if isinstance(loss, str):
-        try:
-            loss = L.get(loss)
-        except ValueError:
-            return None
-    elif inspect.isclass(loss):
-        loss = loss.__name__
-        return {"BinaryCrossentropy": "binary", "SparseCategoricalCrossentropy": "sparse",
-                "CategoricalCrossentropy": "categorical"}.get(loss)
-    if isinstance(loss, L.SparseCategoricalCrossentropy):
-        return "sparse"
-    if isinstance(loss, L.CategoricalCrossentropy):
-        return "categorical"
-    if isinstance(loss, L.BinaryCrossentropy):
-        return "binary"
-    if callable(loss) and not isinstance(loss, L.Loss):
-        return {L.sparse_categorical_crossentropy: "sparse", L.categorical_crossentropy: "categorical",
-                L.binary_crossentropy: "binary"}.get(loss)
-    return None
 
 
 _CLASSES = [Metric, Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,
@@ -673,14 +654,14 @@ for _abstract in ("Metric", "metric", "MeanMetricWrapper", "mean_metric_wrapper"
     _BY_NAME.pop(_abstract)
 
 
-def get(identifier, loss=None, y_true=None, y_pred=None):
+def get(identifier, y_true=None, y_pred=None):
     """A Metric object from a name, class, instance or function ``fn(y_true, y_pred)``.
 
     As in Keras 3's ``compile``, a string keeps its spelling as the metric's name (``"mae"``
     logs as ``mae``); objects keep their ``.name`` and functions their ``__name__``.
-    ``"accuracy"``/``"acc"`` becomes binary, sparse categorical or categorical accuracy:
-    from the shapes of ``y_true``/``y_pred`` when given (Keras 3's rule), else from a
-    crossentropy ``loss``, else from the shapes of the first batch it sees.
+    ``"accuracy"``/``"acc"`` (any case) becomes binary, sparse categorical or categorical
+    accuracy by Keras 3's shape rule (``binary_or_sparse``): from the shapes of
+    ``y_true``/``y_pred`` when given, else from the first batch it sees.
     """
     if identifier is None:
         return None
@@ -691,13 +672,6 @@ def get(identifier, loss=None, y_true=None, y_pred=None):
             if y_true is not None and y_pred is not None:
                 fn = _accuracy_fn_for_shapes(np.shape(as_array(y_true)), np.shape(as_array(y_pred)))
                 return _ACCURACY_CLASS[fn](name=identifier)
-            kind = _loss_kind(loss)
-            if kind == "sparse":
-                return SparseCategoricalAccuracy(name=identifier)
-            if kind == "categorical":
-                return CategoricalAccuracy(name=identifier)
-            if kind == "binary":
-                return BinaryAccuracy(name=identifier)
             return _AutoAccuracy(name=identifier)
         cls = _BY_NAME.get(identifier)
         if cls is None:

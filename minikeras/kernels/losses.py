@@ -6,6 +6,8 @@ respect to ``y_pred`` only (labels are never differentiated). Probabilities are
 renormalised and clipped to [eps, 1 - eps] as Keras does; logits go through a shifted
 log-softmax, so nothing overflows or turns into NaN at |z| = 1000.
 """
+import numpy as np
+
 from ..backend import epsilon, get_array_module
 
 
@@ -102,6 +104,17 @@ def sparse_categorical_crossentropy_backward(dloss, cache):
     return grad
 
 
+def _log_floored(x):
+    """``log(x)`` floored at -100, as PyTorch's binary cross-entropy (Keras 3's torch backend)
+    does. Only float16 needs it: there ``1 - eps`` rounds to 1, so ``log(1 - p)`` can be log 0;
+    in float32/64 the clip to [eps, 1 - eps] keeps every log above -17."""
+    xp = get_array_module(x)
+    if x.dtype.itemsize >= 4:
+        return xp.log(x)
+    with np.errstate(divide="ignore"):
+        return xp.maximum(xp.log(x), -100)
+
+
 def binary_crossentropy_forward(y_true, y_pred, from_logits=False):
     xp = get_array_module(y_pred)
     if from_logits:
@@ -111,7 +124,7 @@ def binary_crossentropy_forward(y_true, y_pred, from_logits=False):
         return per.mean(axis=-1), (y_true, z, True)
     eps = epsilon()
     p = xp.clip(y_pred, eps, 1 - eps)
-    per = -(y_true * xp.log(p) + (1 - y_true) * xp.log(1 - p))
+    per = -(y_true * _log_floored(p) + (1 - y_true) * _log_floored(1 - p))
     return per.mean(axis=-1), (y_true, y_pred, False)
 
 
@@ -127,7 +140,14 @@ def binary_crossentropy_backward(dloss, cache):
     eps = epsilon()
     p = xp.clip(y_pred, eps, 1 - eps)
     inside = (y_pred >= eps) & (y_pred <= 1 - eps)
-    return g * (-(y_true / p) + (1 - y_true) / (1 - p)) * inside
+    q = 1 - p
+    if q.dtype.itemsize < 4:
+        # float16: where 1 - p is 0, log(1 - p) was floored to a constant (no gradient), and
+        # 1 / eps overflows, so clipped entries divide by 1 (their gradient is zero anyway).
+        live = q > 0
+        second = (1 - y_true) * live / xp.where(live, q, 1)
+        return g * (second - y_true / xp.where(inside, p, 1)) * inside
+    return g * ((1 - y_true) / q - y_true / p) * inside
 
 
 def mean_squared_error_forward(y_true, y_pred):
