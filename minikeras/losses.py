@@ -466,6 +466,45 @@ class SparseCategoricalCrossentropy(_FusedLoss):
                 "ignore_class": self.ignore_class, "axis": self.axis}
 
 
+class KLDivergence(_FusedLoss):
+    """Kullback-Leibler divergence sum(t * log(t / p)) of predicted from target distributions
+    over the last axis; both are clipped to [eps, 1] first, as in Keras."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="kl_divergence", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+    def _forward(self, y_true, yp):
+        yt, yp = self._targets(y_true, yp)
+        v, cache = K.kl_divergence_forward(yt, yp)
+        return v, cache, None
+
+    _backward = staticmethod(K.kl_divergence_backward)
+
+
+class CosineSimilarity(_FusedLoss):
+    """Minus the cosine of the angle between y_true and y_pred along ``axis``: minimising it
+    aligns the predictions with the targets (-1 is a perfect match; a zero vector gives 0)."""
+
+    def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        if not isinstance(axis, int) or isinstance(axis, bool):
+            raise ValueError(f"{self.name}: axis must be an integer, got {axis!r}.")
+        self.axis = axis
+
+    def _forward(self, y_true, yp):
+        yt, yp = self._targets(y_true, yp)
+        if not -yp.ndim <= self.axis < yp.ndim:
+            raise ValueError(f"{self.name}: axis={self.axis} is out of range for predictions of shape "
+                             f"{tuple(yp.shape)}.")
+        v, cache = K.cosine_similarity_forward(yt, yp, axis=self.axis)
+        return v, cache, None
+
+    _backward = staticmethod(K.cosine_similarity_backward)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
 class LossFunctionWrapper(Loss):
     """A plain function ``fn(y_true, y_pred, **kwargs)`` returning per-sample losses, as a Loss."""
 
@@ -524,13 +563,25 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     return _per_sample(SparseCategoricalCrossentropy(from_logits, ignore_class, axis), y_true, y_pred)
 
 
+def kl_divergence(y_true, y_pred):
+    """Per-sample Kullback-Leibler divergence over the last axis."""
+    return _per_sample(KLDivergence(), y_true, y_pred)
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """Per-sample negative cosine similarity along ``axis`` (a loss: -1 means aligned)."""
+    return _per_sample(CosineSimilarity(axis=axis), y_true, y_pred)
+
+
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
+kld = KLD = kl_divergence
 
 # ---------------------------------------------------------------- lookup
 
 _CLASSES = {c.__name__: c for c in (MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossentropy,
-                                     CategoricalCrossentropy, SparseCategoricalCrossentropy)}
+                                     CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence,
+                                     CosineSimilarity)}
 _BY_NAME = dict(_CLASSES)
 _BY_NAME.update({
     "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError, "MSE": MeanSquaredError,
@@ -539,11 +590,14 @@ _BY_NAME.update({
     "binary_crossentropy": BinaryCrossentropy, "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "kl_divergence": KLDivergence, "kld": KLDivergence, "KLD": KLDivergence,
+    "cosine_similarity": CosineSimilarity,
 })
 _BY_FUNCTION = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
                 huber: Huber, binary_crossentropy: BinaryCrossentropy,
                 categorical_crossentropy: CategoricalCrossentropy,
-                sparse_categorical_crossentropy: SparseCategoricalCrossentropy}
+                sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+                kl_divergence: KLDivergence, cosine_similarity: CosineSimilarity}
 
 
 def serialize(loss):

@@ -181,3 +181,48 @@ def huber_backward(dloss, cache):
     xp = get_array_module(diff)
     d = xp.clip(diff, -delta, delta)
     return dloss[..., None] * d / diff.shape[-1]
+
+
+def kl_divergence_forward(y_true, y_pred):
+    """sum(t * log(t / p)) over the last axis, with t and p clipped to [eps, 1] as Keras does
+    (so zero-probability targets contribute eps * log(eps / p), not NaN)."""
+    xp = get_array_module(y_pred)
+    eps = epsilon()
+    t = xp.clip(y_true, eps, 1)
+    p = xp.clip(y_pred, eps, 1)
+    return (t * xp.log(t / p)).sum(axis=-1), (t, p, y_pred)
+
+
+def kl_divergence_backward(dloss, cache):
+    """d/dp = -t / p where the clip on y_pred was not active."""
+    t, p, y_pred = cache
+    eps = epsilon()
+    g = dloss[..., None] if getattr(dloss, "ndim", 0) else dloss
+    return -g * (t / p) * ((y_pred >= eps) & (y_pred <= 1))
+
+
+def _l2_normalize(x, axis):
+    """x / max(||x||, eps) along ``axis`` (Keras's ``normalize``: a zero vector stays zero);
+    returns the normalised array, the inverse norm used, and where that norm was not floored."""
+    xp = get_array_module(x)
+    norm = xp.sqrt((x * x).sum(axis=axis, keepdims=True))
+    eps = epsilon()
+    inv = 1 / xp.maximum(norm, eps)
+    return x * inv, inv, norm > eps
+
+
+def cosine_similarity_forward(y_true, y_pred, axis=-1):
+    """-sum(normalize(t) * normalize(p)) along ``axis``: -1 for the same direction, +1 for the opposite."""
+    tn, _, _ = _l2_normalize(y_true, axis)
+    pn, inv, unfloored = _l2_normalize(y_pred, axis)
+    return -(tn * pn).sum(axis=axis), (tn, pn, inv, unfloored, axis)
+
+
+def cosine_similarity_backward(dloss, cache):
+    """Through pn = p / ||p||: dp = (dpn - pn * <dpn, pn>) / ||p|| (just dpn / eps where the norm was floored)."""
+    tn, pn, inv, unfloored, axis = cache
+    xp = get_array_module(pn)
+    g = xp.expand_dims(dloss, axis) if getattr(dloss, "ndim", 0) else dloss
+    dpn = -g * tn
+    radial = pn * (dpn * pn).sum(axis=axis, keepdims=True)
+    return inv * (dpn - radial * unfloored)
