@@ -99,8 +99,13 @@ def test_subclassed_model_and_plain_layer_keep_integer_inputs_as_keras_does(kera
 def test_float_inputs_are_autocast_to_the_layers_dtype(keras_ref):
     x64 = np.array([[1.0 + 1e-12, 2.0]], "float64")
     for k in _both(keras_ref):
-        model = k.Sequential([k.Input((2,), dtype="float64"), k.layers.Lambda(lambda t: t * 1.0)])
-        assert model.predict(x64, verbose=0).dtype == "float32"  # the Lambda computes in float32
+        # a layer casts float tensors to its own dtype (float32 here) ...
+        out = k.layers.Lambda(lambda t: t * 1.0)(k.ops.convert_to_tensor(x64))
+        assert str(_np(out).dtype) == "float32"
+        # ... and a functional model converts arrays straight to its Input's dtype, not to floatx first
+        i = k.Input((2,), dtype="float64")
+        model = k.Model(i, k.layers.Lambda(lambda t: t - 1.0, dtype="float64")(i))
+        assert _np(model(x64))[0, 0] == pytest.approx(1e-12, rel=1e-3)
         wide = k.layers.Dense(1, dtype="float64", kernel_initializer="ones")
         assert str(_np(wide(np.ones((1, 2), "float32"))).dtype) == "float64"
 
