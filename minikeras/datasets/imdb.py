@@ -7,8 +7,6 @@ Words are ranked by frequency over the whole set (rank 1 is the most frequent), 
 ``get_word_index()`` maps words to ranks, so ``id - 3`` decodes an id with the defaults.
 Files are found as for the other data sets (see ``minikeras.datasets._files``).
 """
-import os
-
 import numpy as np
 
 from . import _files, _sequences
@@ -65,7 +63,6 @@ def get_word_index(path="imdb_word_index.json"):
     return _sequences.load_word_index(_resolve(path, WORD_INDEX), WORD_INDEX)
 
 
+
 def _resolve(path, spec):
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a file name or path string, got {type(path).__name__}")
     return _files.resolve_user_path(path, spec, SUBDIRS, "IMDB", HOW_TO)

@@ -7,8 +7,6 @@ Ids follow the IMDB scheme: ``rank + index_from``, with 0, 1 and 2 left for padd
 ``get_label_names()`` gives the 46 topic names in label order. The split is Keras's: the
 shuffled wires, the first ``1 - test_split`` of them for training.
 """
-import os
-
 import numpy as np
 
 from . import _files, _sequences
@@ -66,7 +64,6 @@ def get_label_names():
     return LABEL_NAMES
 
 
+
 def _resolve(path, spec):
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a file name or path string, got {type(path).__name__}")
     return _files.resolve_user_path(path, spec, SUBDIRS, "Reuters", HOW_TO)
