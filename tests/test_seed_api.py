@@ -9,6 +9,9 @@ import pytest
 
 import minikeras
 
+# Keras 3 warns about the seeds' Keras 2 spellings (input_shape=, input_dim=); they are the point here.
+pytestmark = pytest.mark.filterwarnings("ignore:Do not pass an `input_shape`:UserWarning")
+
 LEFT_OUT = {
     "utils.plot_model": "X in the inventory; the tuning-tools issue provides it",
     "callbacks.TensorBoard": "X in the inventory; the tuning-tools issue provides it",
