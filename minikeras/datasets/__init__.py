@@ -1,4 +1,5 @@
-"""Real datasets with Keras's loaders: ``mnist``, ``fashion_mnist``, ``california_housing``.
+"""Real datasets with Keras's loaders: ``mnist``, ``fashion_mnist``, ``california_housing``,
+``imdb``, ``reuters``.
 
 Each ``load_data()`` returns NumPy arrays exactly shaped and typed as Keras 3's, whatever
 the array backend. Files are looked up locally first (``MINIKERAS_DATA``, the cache
@@ -6,7 +7,7 @@ the array backend. Files are looked up locally first (``MINIKERAS_DATA``, the ca
 ``/usr/share/datasets/fashion-mnist``), checked against published checksums, and only then
 downloaded; see ``minikeras.datasets._files``.
 """
-from . import california_housing, fashion_mnist, mnist
+from . import california_housing, fashion_mnist, imdb, mnist, reuters
 from ._files import ChecksumError, DatasetNotFoundError
 
-__all__ = ["mnist", "fashion_mnist", "california_housing", "ChecksumError", "DatasetNotFoundError"]
+__all__ = ["mnist", "fashion_mnist", "california_housing", "imdb", "reuters", "ChecksumError", "DatasetNotFoundError"]

@@ -67,7 +67,7 @@ def _deserialize_identifier(value, kind, custom_objects):
         if custom is not None:
             return custom
         known = losses._BY_NAME if kind == "loss" else metrics._BY_NAME
-        if value in known or (kind == "metric" and value.lower() in ("accuracy", "acc")):
+        if value in known or value.lower() in (("accuracy", "acc") if kind == "metric" else ("crossentropy", "ce")):
             return value
         if hasattr(losses if kind == "loss" else metrics, value):
             return getattr(losses if kind == "loss" else metrics, value)
