@@ -372,16 +372,22 @@ def test_california_rebuilds_from_a_homl_tgz(isolated, monkeypatch):
     assert sorted(np.concatenate([y, yt]).tolist()) == [1000.0 * (i + 1) for i in range(12)]
 
 
-def test_california_npz_is_preferred_to_the_tgz(isolated, monkeypatch):
-    data = isolated / "data"
-    (data / "california_housing").mkdir(parents=True)
-    _, spec = _homl_tgz(data / "california_housing", 30)
-    monkeypatch.setattr(california_housing, "TGZ", spec)
+def _ten_row_keras_npz(data, monkeypatch):
+    """A 10-row california_housing.npz in ``data`` (on MINIKERAS_DATA), accepted as Keras's."""
     npz = data / "california_housing.npz"
     np.savez(npz, x=np.ones((10, 8), np.float32), y=np.arange(10, dtype=np.float32))
     monkeypatch.setattr(california_housing, "NPZ", _files.DataFile(
         npz.name, california_housing.NPZ.url, sha256=hashlib.sha256(npz.read_bytes()).hexdigest()))
     monkeypatch.setenv("MINIKERAS_DATA", str(data))
+    return npz
+
+
+def test_california_npz_is_preferred_to_the_tgz(isolated, monkeypatch):
+    data = isolated / "data"
+    (data / "california_housing").mkdir(parents=True)
+    _, spec = _homl_tgz(data / "california_housing", 30)
+    monkeypatch.setattr(california_housing, "TGZ", spec)
+    npz = _ten_row_keras_npz(data, monkeypatch)
     (x, y), (xt, yt) = california_housing.load_data()
     assert x.shape == (8, 8) and xt.shape == (2, 8)
     assert sorted(np.concatenate([y, yt]).tolist()) == list(range(10))
@@ -425,11 +431,7 @@ def test_shipped_copies_come_first_in_the_search_order(shipped, monkeypatch):
     # A valid npz elsewhere does not displace the shipped table (same data everywhere)...
     data = shipped / "data"
     data.mkdir()
-    npz = data / "california_housing.npz"
-    np.savez(npz, x=np.ones((10, 8), np.float32), y=np.arange(10, dtype=np.float32))
-    monkeypatch.setattr(california_housing, "NPZ", _files.DataFile(
-        npz.name, california_housing.NPZ.url, sha256=hashlib.sha256(npz.read_bytes()).hexdigest()))
-    monkeypatch.setenv("MINIKERAS_DATA", str(data))
+    npz = _ten_row_keras_npz(data, monkeypatch)
     (x, _), (xt, _) = california_housing.load_data()
     assert len(x) + len(xt) == 20640
     # ...unless the caller names that file.
