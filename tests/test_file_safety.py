@@ -220,6 +220,18 @@ def test_members_that_are_not_used_are_not_read(tmp_path):
     assert peak < 20 * MiB, f"loading inflated an unused member ({peak / MiB:.0f} MiB)"
 
 
+@pytest.mark.parametrize("how", ["load_weights", "load_model(compile=False)"])
+def test_loading_weights_only_does_not_read_the_optimizer_state(tmp_path, how):
+    good = tmp_path / "m.keras"
+    small_model().save(good)
+    bomb = _with_member(good, tmp_path / "bomb.keras", "optimizer.npz", size=200 * MiB)
+    if how == "load_weights":
+        peak, error = _peak_while(lambda: small_model(1).load_weights(bomb))
+    else:
+        peak, error = _peak_while(lambda: saving.load_model(bomb, compile=False))
+    assert error is None and peak < 20 * MiB
+
+
 @pytest.mark.parametrize("member", ["model.weights.npz", "config.json", "optimizer.npz"])
 def test_a_member_declaring_an_implausible_size_is_refused_before_inflating(tmp_path, member):
     good = tmp_path / "m.keras"

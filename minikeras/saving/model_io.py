@@ -147,7 +147,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """Rebuild a model saved by ``model.save``: architecture, weights and (with ``compile=True``)
     the compiled loss/metrics and optimizer with its state. Nothing in the file is executed:
     custom classes and functions are found via registration or ``custom_objects``."""
-    path, meta, members = weights_io.read_archive(filepath, (weights_io.MODEL_FORMAT,))
+    wanted = weights_io.ALL_MEMBERS if compile else weights_io.ALL_MEMBERS[:3]  # no optimizer state
+    path, meta, members = weights_io.read_archive(filepath, (weights_io.MODEL_FORMAT,), wanted)
     if "config.json" not in members:
         raise ValueError(f"{path!r} is incomplete: it has no config.json.")
     config = weights_io.parse_json(members["config.json"], path, "config.json")

@@ -140,8 +140,11 @@ def _check_format_version(meta, path):
                          f"({FORMAT_VERSION}); upgrade minikeras.")
 
 
-def read_archive(path, expected_formats):
-    """The members of a minikeras zip that minikeras uses, as ``{name: bytes}``.
+ALL_MEMBERS = ("config.json", WEIGHTS_MANIFEST, WEIGHTS_ARRAYS, OPTIMIZER_ARRAYS)
+
+
+def read_archive(path, expected_formats, wanted=ALL_MEMBERS):
+    """``(path, metadata, {name: bytes})``: the ``wanted`` members of a minikeras zip.
 
     Other members are never read, and each one read is size-checked before it is inflated.
     Anything that is not a minikeras file gets an error saying what it is.
@@ -181,7 +184,7 @@ def read_archive(path, expected_formats):
         members = {}
 
         def read(name, limit, why):
-            if name in infos:
+            if name in infos and (name == "metadata.json" or name in wanted):
                 members[name] = _read_member(zf, infos[name], path, limit, why)
             return members.get(name)
 
@@ -196,6 +199,8 @@ def read_archive(path, expected_formats):
             raise ValueError(f"{path!r} is not a {what} file (its metadata says format={fmt!r}).")
         _check_format_version(meta, path)
         read("config.json", MEMBER_LIMITS["config.json"], "a model config")
+        if WEIGHTS_ARRAYS in wanted or OPTIMIZER_ARRAYS in wanted:
+            wanted = set(wanted) | {WEIGHTS_MANIFEST}   # their size limits come from it
         manifest = read(WEIGHTS_MANIFEST, MEMBER_LIMITS[WEIGHTS_MANIFEST], "a weight manifest")
         declared = None
         if manifest is not None:
@@ -360,5 +365,6 @@ def save_weights(model, filepath, overwrite=True):
 
 def load_weights(model, filepath, skip_mismatch=False):
     """Load weights written by ``save_weights`` (or the weights inside a ``.keras`` model file)."""
-    path, _, members = read_archive(filepath, (WEIGHTS_FORMAT, MODEL_FORMAT))
+    path, _, members = read_archive(filepath, (WEIGHTS_FORMAT, MODEL_FORMAT),
+                                    wanted=(WEIGHTS_MANIFEST, WEIGHTS_ARRAYS))
     load_weights_from_members(model, members, path, skip_mismatch=skip_mismatch)
