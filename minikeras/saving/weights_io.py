@@ -7,6 +7,11 @@ the name/shape/dtype of each variable) and ``model.weights.npz`` (plain NumPy ar
 ``"0", "1", ...`` in manifest order). It is NOT HDF5. Reading never unpickles:
 ``np.load(..., allow_pickle=False)``.
 
+Reading is defensive: only the members a load uses are read, and each one's declared size
+is checked before it is inflated (the weight arrays against what the manifest lists, see
+``MEMBER_LIMITS``), so a small file announcing a huge member is refused at no cost. Writing
+goes through ``atomic.AtomicFile``.
+
 Weights are matched to layers by position among the layers that own weights (a
 depth-first walk of the model's layers), so renamed layers (a subclassed model rebuilt
 in the same session gets ``dense_2`` instead of ``dense``) still load; shapes and counts
