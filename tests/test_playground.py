@@ -310,10 +310,10 @@ def test_click_on_heatmap_adds_points():
     w, h = pg._heat_size
     bx0, by0, bx1, by1 = pg._heat_box
     assert 0 < bx0 < bx1 < w and 0 < by0 < by1 < h     # the plot area, inside the PNG's margins
-    # the middle of the image is near the origin; the middle of the plot area is the origin
+    # two pixels right of and below the middle of the plot area: just right of and below the origin
     pg._click_label.value = -1.0
-    x, y = pg._on_heatmap_click(_click(pg, w / 2, h / 2))
-    assert abs(x) < 0.6 and abs(y) < 0.6
+    x, y = pg._on_heatmap_click(_click(pg, (bx0 + bx1) / 2 + 2, (by0 + by1) / 2 + 2))
+    assert 0 < x < 0.2 and -0.2 < y < 0
     assert len(pg.core.X_train) == n + 1 and pg.core.y_train[-1] == -1.0
     pg._click_label.value = 1.0
     x, y = pg._on_heatmap_click(_click(pg, (bx0 + bx1) / 2, (by0 + by1) / 2, scale=1.5))   # zoomed display
@@ -365,3 +365,35 @@ def test_heatmap_has_click_handler():
     pg = Playground(seed=0)
     assert pg._click_events is not None and pg._click_events.source is pg._heatmap
     assert "click" in pg._click_events.watched_events
+
+
+def test_predict_from_main_thread_while_playing_keeps_training(monkeypatch):
+    """``predict`` turns gradient recording off for its forward pass; called from the kernel's
+    thread while the play thread trains, it must not switch recording off under a training step."""
+    import threading
+    crashes = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: crashes.append(args.exc_value))
+    pg = Playground(seed=0, fps=4)
+    start = pg.core.logs["loss"]
+    points = rng(0).uniform(-6, 6, size=(64, 2))
+    pg.play()
+    try:
+        calls, deadline = 0, time.time() + 120
+        while (calls < 300 or pg.epoch < 25) and pg.playing and time.time() < deadline:
+            out = pg.predict(points)
+            assert out.shape == (64, 1) and np.all(np.isfinite(out))
+            calls += 1
+        assert pg.playing, f"the play thread died: {crashes}"
+        mid_epoch = pg.epoch
+        mid_weights = [w.copy() for w, _ in pg.core.weights()]
+        while pg.epoch < mid_epoch + 15 and pg.playing and time.time() < deadline:
+            pg.predict(points)
+            time.sleep(0.01)
+    finally:
+        pg.pause()
+    assert not crashes, crashes
+    hist = pg.history
+    mid = hist["epoch"].index(mid_epoch)
+    assert hist["loss"][-1] < hist["loss"][mid] < start, (start, hist["loss"][mid], hist["loss"][-1])
+    assert hist["loss"][-1] < 0.6 * start
+    assert any(not np.array_equal(a, w) for a, (w, _) in zip(mid_weights, pg.core.weights()))
