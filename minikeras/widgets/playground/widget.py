@@ -192,6 +192,9 @@ class Playground:
                     self.redraw()
                     last = now
                 time.sleep(0.001)   # let the kernel's main thread take the GIL for clicks
+        except Exception as exc:
+            self._show_error(exc)   # on the widget; the traceback still goes to the kernel's log
+            raise
         finally:
             self.redraw()
 
@@ -407,7 +410,10 @@ class Playground:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:   # noqa: BLE001 - a UI callback must not die silently
-            self._message.value = f"<span style='color:#c00'>{type(exc).__name__}: {exc}</span>"
+            self._show_error(exc)
+
+    def _show_error(self, exc):
+        self._message.value = f"<span style='color:#c00'>{type(exc).__name__}: {exc}</span>"
 
     def _sync_controls(self):
         """Make every control show the core's settings (after code or a cascade changed them)."""
