@@ -134,11 +134,10 @@ MEASURE = """(root) => {
 def _glyph_pixels(png_bytes, dark):
     """Pixels of a button screenshot that belong to its glyph: dark ones on a light button,
     white ones on the blue play button."""
+    import numpy as np
     from PIL import Image
-    img = Image.open(BytesIO(png_bytes)).convert("RGB")
-    w, h = img.size
-    inner = img.crop((4, 4, w - 4, h - 4)).getdata()   # without the border
-    return sum(1 for r, g, b in inner if (max(r, g, b) < 110 if dark else min(r, g, b) > 235))
+    rgb = np.asarray(Image.open(BytesIO(png_bytes)).convert("RGB"))[4:-4, 4:-4]   # without the border
+    return int((rgb.max(axis=2) < 110).sum() if dark else (rgb.min(axis=2) > 235).sum())
 
 
 def _check_layout(m):
@@ -235,6 +234,13 @@ def test_playground_notebook_plays_in_jupyterlab(jupyter_lab):
             # --- layout: measured, and looked at (test-artifacts/playground-layout.png)
             layout = first.evaluate(MEASURE)
             first.screenshot(path=str(ARTIFACTS / "playground-layout.png"))
+            others = []   # the notebook's other two: four spiral arms on [8, 8, 6], and your own data
+            for i, name in ((1, "spiral"), (2, "own-data")):
+                other = page.locator(".mk-playground").nth(i)
+                other.scroll_into_view_if_needed()
+                others.append(other.evaluate(MEASURE))
+                other.screenshot(path=str(ARTIFACTS / f"playground-{name}.png"))
+            first.scroll_into_view_if_needed()
             glyphs = {"play": _glyph_pixels(first.locator("button[title='Run/Pause']").screenshot(), dark=False),
                       "step": _glyph_pixels(first.locator("button[title='Step one epoch']").screenshot(), dark=True),
                       "reset": _glyph_pixels(first.locator("button[title='Reset the network']").screenshot(),
@@ -252,7 +258,7 @@ def test_playground_notebook_plays_in_jupyterlab(jupyter_lab):
             page.wait_for_function("(el) => el.querySelectorAll('svg.mk-network image.mk-hidden').length === 6",
                                    arg=first.element_handle(), timeout=30_000)
             (ARTIFACTS / "playground-layout.json").write_text(json.dumps(
-                {"layout": layout, "layer_added": added, "glyph_pixels": glyphs}, indent=1))
+                {"layout": layout, "layer_added": added, "others": others, "glyph_pixels": glyphs}, indent=1))
 
             # --- play: the heatmap changes while it trains
             play = first.locator("button[title='Run/Pause']")
@@ -291,8 +297,8 @@ def test_playground_notebook_plays_in_jupyterlab(jupyter_lab):
                                  "JavaScript errors so far:\n" + "\n".join(errors)) from exc
         finally:
             browser.close()
-    _check_layout(layout)
-    _check_layout(added)
+    for m in [layout, added] + others:
+        _check_layout(m)
     for key in ("widget", "heat", "svg"):
         assert _same_box(layout[key], added[key]), f"adding a layer moved the {key}: {layout[key]} -> {added[key]}"
     assert glyphs["play"] >= 20 and glyphs["step"] >= 20 and glyphs["reset"] >= 20, f"button glyphs: {glyphs}"

@@ -1,14 +1,14 @@
 """The perceptron stepper's settings: one validated, immutable dataclass and its JSON state."""
-import dataclasses
-import json
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
+from .._settings import Settings
+
 
 @dataclass(frozen=True)
-class PerceptronConfig:
+class PerceptronConfig(Settings):
     """Where a perceptron run starts and how it steps.
 
     ``learning_rate`` is eta of the rule (positive); ``weights`` the starting weights, or None to
@@ -21,6 +21,8 @@ class PerceptronConfig:
     bias: float = 0.0
     shuffle: bool = True
     seed: Optional[int] = 0
+
+    WHAT = "perceptron"
 
     def __post_init__(self):
         put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 - frozen dataclass
@@ -40,28 +42,3 @@ class PerceptronConfig:
         put("shuffle", bool(self.shuffle))
         if self.seed is not None:
             put("seed", int(self.seed))
-
-    def update(self, **changes):
-        unknown = sorted(set(changes) - set(self.names()))
-        if unknown:
-            raise ValueError(f"Unknown perceptron setting(s) {unknown}; the settings are {list(self.names())}.")
-        return dataclasses.replace(self, **changes)
-
-    @classmethod
-    def names(cls):
-        return tuple(f.name for f in dataclasses.fields(cls))
-
-    def to_state(self):
-        """A JSON-able dict of every setting."""
-        state = dataclasses.asdict(self)
-        state["weights"] = None if self.weights is None else list(self.weights)
-        return state
-
-    @classmethod
-    def from_state(cls, state):
-        state = json.loads(state) if isinstance(state, str) else dict(state)
-        unknown = sorted(set(state) - set(cls.names()))
-        if unknown:
-            raise ValueError(f"Unknown perceptron setting(s) {unknown} in the state; "
-                             f"the settings are {list(cls.names())}.")
-        return cls(**state)

@@ -3,14 +3,13 @@
 The state is the web app's URL hash: a dict (or JSON string) that replays a run exactly,
 data and initial weights included, because the seed is one of the settings.
 """
-import dataclasses
-import json
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
 from .. import _datasets as ds
+from .._settings import Settings
 
 MAX_LAYERS = 6
 MAX_NEURONS = 8
@@ -69,7 +68,7 @@ def _choice(name, value, allowed):
 
 
 @dataclass(frozen=True)
-class PlaygroundConfig:
+class PlaygroundConfig(Settings):
     """Every setting of a playground run, checked and normalised when made.
 
     Names follow the web app's URL state where it has one: ``problem``, ``dataset``, ``noise``
@@ -98,6 +97,8 @@ class PlaygroundConfig:
     init: str = "uniform"
     n_samples: Optional[int] = None
     seed: Optional[int] = None
+
+    WHAT = "playground"
 
     def __post_init__(self):
         put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 - frozen dataclass
@@ -152,17 +153,10 @@ class PlaygroundConfig:
     def update(self, **changes):
         """A new config with ``changes`` applied. A new ``problem`` without a ``dataset`` falls back
         to that problem's first data set when the current one does not fit it."""
-        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
-        if unknown:
-            raise ValueError(f"Unknown playground setting(s) {unknown}; the settings are {sorted(self.names())}.")
         if "problem" in changes and "dataset" not in changes and self.dataset != CUSTOM \
                 and self.dataset not in datasets_for(changes["problem"]):
             changes["dataset"] = None
-        return dataclasses.replace(self, **changes)
-
-    def changed(self, other):
-        """The names of the settings that differ from ``other``."""
-        return {name for name in self.names() if getattr(self, name) != getattr(other, name)}
+        return super().update(**changes)
 
     @staticmethod
     def effect(changed):
@@ -178,28 +172,3 @@ class PlaygroundConfig:
         if changed & RESET:
             return "reset"
         return "live"
-
-    @classmethod
-    def names(cls):
-        return tuple(f.name for f in dataclasses.fields(cls))
-
-    # ---------------------------------------------------------------- state
-    def to_state(self):
-        """A JSON-able dict of every setting (tuples become lists)."""
-        state = dataclasses.asdict(self)
-        state["features"] = list(self.features)
-        state["hidden"] = list(self.hidden)
-        return state
-
-    def to_json(self):
-        return json.dumps(self.to_state(), sort_keys=True)
-
-    @classmethod
-    def from_state(cls, state):
-        """The config a ``to_state()`` dict (or its JSON string) describes."""
-        state = json.loads(state) if isinstance(state, str) else dict(state)
-        unknown = sorted(set(state) - set(cls.names()))
-        if unknown:
-            raise ValueError(f"Unknown playground setting(s) {unknown} in the state; "
-                             f"the settings are {sorted(cls.names())}.")
-        return cls(**state)

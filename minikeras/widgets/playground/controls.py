@@ -152,6 +152,8 @@ def build(control, pg):
     if control.kind == "button":
         w = icon_button(control.icon, control.label, control.tooltip, control.width,
                         height="40px" if control.section == "top" else None)
+        if control.section == "top":
+            w.add_class("mk-icon-big")
         if control.name == "play":
             w.button_style = "primary"
         w.on_click(lambda _b: pg._guard(getattr(pg, control.action)))

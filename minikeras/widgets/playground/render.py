@@ -342,11 +342,12 @@ def icon_svg(name, colour="#333"):
 @functools.lru_cache(maxsize=1)
 def stylesheet():
     """CSS for the playground's buttons: each ``mk-icon-NAME`` class shows its glyph as an inline
-    SVG background (white on the primary play button)."""
+    SVG background (white on the primary play button; ``mk-icon-big`` for the top bar)."""
     def url(name, colour):
         return "url(data:image/svg+xml;base64," + base64.b64encode(icon_svg(name, colour).encode()).decode() + ")"
     rules = [".mk-playground .mk-icon{background-repeat:no-repeat;background-position:center;"
              "background-size:18px 18px}",
+             ".mk-playground .mk-icon.mk-icon-big{background-size:26px 26px}",
              ".mk-playground .mk-icon.mk-icon-text{background-position:8px center;padding-left:30px}"]
     for name in _ICONS:
         rules.append(f".mk-playground .mk-icon-{name}{{background-image:{url(name, '#333')}}}")
