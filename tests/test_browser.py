@@ -111,7 +111,7 @@ MEASURE = """(root) => {
   const ends = [...svg.querySelectorAll('path.mk-link-out')].map(p => {
       const q = p.getPointAtLength(p.getTotalLength()), m = p.getScreenCTM();
       return {x: q.x * m.a + q.y * m.c + m.e, y: q.x * m.b + q.y * m.d + m.f}; });
-  const caption = root.querySelector('.mk-playground-loss-caption div');
+  const caption = root.querySelector('.mk-playground-loss-caption .widget-html-content > div');
   const buttons = {};
   for (const t of ['Run/Pause', 'Step one epoch', 'Reset the network'])
       buttons[t] = {...box(root.querySelector(`button[title='${t}']`)),
