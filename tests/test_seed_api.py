@@ -1,5 +1,5 @@
-"""Every Keras name the five seed books use (the inventory in ../shared/reference/seed-api.md,
-section 1, copied here so the test needs no ../shared) resolves in minikeras, and each is
+"""Every Keras name the five seed books use (the project's seed inventory,
+reference/seed-api.md section 1, copied here so the test needs nothing beside the checkout) resolves in minikeras, and each is
 checked by value against the real Keras 3: the same code with the same weights and data gives
 the same numbers. Names left out on purpose are listed in ``LEFT_OUT`` with the reason."""
 import csv

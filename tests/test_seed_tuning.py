@@ -204,10 +204,7 @@ def test_homl_tensorboard_listing(fashion, in_tmp):
 
 def test_randomized_search_over_keras_regressor_listing(array_backend, monkeypatch):
     pytest.importorskip("sklearn")
-    housing_dir = SHARED / "datasets" / "california_housing"
-    if not (housing_dir / "housing.tgz").is_file():
-        pytest.skip("../shared/datasets/california_housing is not beside the checkout")
-    monkeypatch.setenv("MINIKERAS_DATA", str(SHARED / "datasets"))
+    # California housing ships with minikeras (minikeras/datasets/bundled/).
     from sklearn.utils import Bunch
 
     def fetch_california_housing():

@@ -293,10 +293,12 @@ def test_missing_objective_metric_is_explained(tmp_path):
 def test_no_model_survives_its_trial(tmp_path):
     x, y = _data(120)
     tuner = kt.RandomSearch(_build, objective="val_loss", max_trials=6, seed=9, directory=tmp_path, project_name="mem")
+    gc.collect()
+    before = {id(o) for o in gc.get_objects() if isinstance(o, keras.Model)}  # other tests' models
     tuner.search(x, y, epochs=1, validation_split=0.25, verbose=0,
                  callbacks=[keras.callbacks.EarlyStopping(patience=1)])
     gc.collect()
-    alive = [o for o in gc.get_objects() if isinstance(o, keras.Model)]
+    alive = [o for o in gc.get_objects() if isinstance(o, keras.Model) and id(o) not in before]
     assert len(alive) <= 1   # at most the last trial's model, until the next build clears it
 
 
