@@ -1,7 +1,9 @@
-"""Keras utilities the seeds use: ``to_categorical``, ``set_random_seed``, ``clear_session``."""
+"""Keras utilities the seeds use: ``to_categorical``, ``set_random_seed``, ``clear_session``,
+``pad_sequences``."""
 import numpy as np
 
 from .backend import clear_session, set_random_seed  # noqa: F401
+from .preprocessing.sequence import pad_sequences  # noqa: F401
 
 
 def to_categorical(x, num_classes=None):

@@ -1,4 +1,6 @@
-"""Real datasets with Keras's loaders: ``mnist``, ``fashion_mnist``, ``california_housing``.
+"""Real datasets with Keras's loaders: ``mnist``, ``fashion_mnist``, ``california_housing``,
+``imdb``, ``reuters``; and real sequence data that works offline (``sunspots``,
+``japanese_vowels``, ``fortunes``).
 
 Each ``load_data()`` returns NumPy arrays exactly shaped and typed as Keras 3's, whatever
 the array backend. Files are looked up locally first (``MINIKERAS_DATA``, the cache
@@ -7,6 +9,8 @@ the array backend. Files are looked up locally first (``MINIKERAS_DATA``, the ca
 downloaded; see ``minikeras.datasets._files``.
 """
 from . import california_housing, fashion_mnist, mnist
+from . import fortunes, imdb, japanese_vowels, reuters, sunspots
 from ._files import ChecksumError, DatasetNotFoundError
 
-__all__ = ["mnist", "fashion_mnist", "california_housing", "ChecksumError", "DatasetNotFoundError"]
+__all__ = ["mnist", "fashion_mnist", "california_housing", "imdb", "reuters", "sunspots",
+           "japanese_vowels", "fortunes", "ChecksumError", "DatasetNotFoundError"]
