@@ -47,6 +47,11 @@ class UnrollingWidget:
     def on_back(self):
         self._goto(self.core.t - 1)
 
+    def goto(self, t):
+        """Jump to step ``t`` (one redraw, however far)."""
+        self._goto(t)
+        return self.core.t
+
     def on_reset(self):
         self.play.playing = False
         self._goto(0)
