@@ -136,7 +136,10 @@ def figure(core, width=9.5, height=5.6, dpi=80):
                    label=config.GATE_TITLES[name])
         if "c" in state:
             ax.plot(units, state["c"], "k.", ms=8, label="cell state c_t")
-        ax.legend(fontsize=7, ncol=2, loc="upper right")
+        values = [v for v in gates.values()] + ([state["c"]] if "c" in state else [])
+        low, high = min(0.0, float(np.min(values))), max(1.0, float(np.max(values)))
+        ax.set_ylim(low - 0.05, high + 0.5 * (high - low))     # room for the legend above the bars
+        ax.legend(fontsize=7, ncol=3, loc="upper center")
         ax.set_title(f"gates at step {t_now}", fontsize=9)
         ax.set_xlabel("unit")
     elif t_now >= 1:

@@ -83,9 +83,10 @@ class UnrollingWidget:
         self.redraw()
 
     def redraw(self):
-        self.graph.value = render.graph_svg(self.core)
-        self.plot.value = render.figure_png(self.core)
+        # the graph last: once it shows step t, the status line and the plot already do
         self.status.value = render.status_html(self.core)
+        self.plot.value = render.figure_png(self.core)
+        self.graph.value = render.graph_svg(self.core)
 
     def _ipython_display_(self):
         from IPython.display import display
