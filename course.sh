@@ -19,6 +19,12 @@ setup() {
          (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1)) ||
             echo "note: could not install dataset-fashion-mnist; Fashion-MNIST will be downloaded on first use"
     fi
+    # Chapter 4's offline text example reads the topic files of Debian's fortunes package.
+    if [ ! -d /usr/share/games/fortunes ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        (apt-get install -y -q fortunes >/dev/null 2>&1 ||
+         (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q fortunes >/dev/null 2>&1)) ||
+            echo "note: could not install fortunes; 04_rnn needs it (or IMDB) for its text section"
+    fi
     # The browser test drives Debian's Chromium (Playwright comes from PyPI; never `playwright install`).
     if [ "$1" = test ] && ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
         (apt-get install -y -q chromium >/dev/null 2>&1 ||
