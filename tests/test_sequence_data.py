@@ -402,9 +402,19 @@ def test_offline_lookup_prefers_an_installed_package(isolated, monkeypatch):
     assert found == str(folder / "sunspots_monthly.dat")
     assert "fakestats" not in sys.modules
     assert sunspots.load_data()[1].shape == (3126,)
+    # another version of the package's file is passed over: the bundled copy is used
     (folder / "sunspots_monthly.dat").write_bytes(raw.replace(b"58.0", b"59.0"))
-    with pytest.raises(ChecksumError):
+    found = _offline.locate(sunspots.FILE, sunspots.SUBDIRS, sunspots.PACKAGES)
+    assert found == os.path.join(_offline.BUNDLED_DIR, sunspots.FILE.name)
+    assert sunspots.load_data()[1][0] == 58.0
+    # a wrong file in a data folder is an error, never silently replaced
+    data = isolated / "data" / "sunspots"
+    data.mkdir(parents=True)
+    (data / "sunspots_monthly.dat").write_bytes(raw.replace(b"58.0", b"59.0"))
+    monkeypatch.setenv("MINIKERAS_DATA", str(isolated / "data"))
+    with pytest.raises(ChecksumError, match="sunspots_monthly"):
         sunspots.load_data()
+    monkeypatch.delenv("MINIKERAS_DATA")
     monkeypatch.setattr(_offline, "BUNDLED_DIR", str(isolated / "nothing"))
     monkeypatch.setattr(sunspots, "PACKAGES", ())
     with pytest.raises(DatasetNotFoundError, match="pip install statsmodels"):

@@ -23,10 +23,20 @@ def package_dir(name):
     return list(spec.submodule_search_locations)[0]
 
 
+def _is_published(path, spec):
+    try:
+        _files.read_verified(path, spec)
+    except _files.ChecksumError:
+        return False
+    return True
+
+
 def locate(spec, subdirs, packages=(), bundled=True):
     """Path of the first copy of ``spec``: data folders, ``packages``, then the bundled copy.
 
-    ``packages`` holds ``(package name, folder inside it)`` pairs. Returns None when absent.
+    ``packages`` holds ``(package name, folder inside it)`` pairs. A package whose copy is not
+    the published file (another version of the package) is passed over; a wrong file in a
+    data folder is an error when it is read, as for every data set. Returns None when absent.
     """
     found = _files.find(spec, subdirs)
     if found:
@@ -37,7 +47,7 @@ def locate(spec, subdirs, packages=(), bundled=True):
             continue
         for name in spec.candidate_names():
             path = os.path.join(root, folder, name)
-            if os.path.isfile(path):
+            if os.path.isfile(path) and _is_published(path, spec):
                 return path
     path = os.path.join(BUNDLED_DIR, spec.name)
     if bundled and os.path.isfile(path):
