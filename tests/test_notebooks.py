@@ -211,7 +211,8 @@ def test_rnn_notebook_runs(tmp_path, monkeypatch):
     assert ratio["0.5"] < 1e-10 < 1e2 < ratio["2.5"] and ratio["0.5"] < ratio["1.0"] < ratio["1.5"]
     assert r["clip_step_max_diff"] < 1e-5                    # SGD(global_clipnorm) = clipping by hand
     clipped, unclipped = r["clip_losses"]["1.0"], r["clip_losses"]["None"]
-    assert all(np.isfinite(clipped)) and not (np.all(np.isfinite(unclipped)) and unclipped[0] < 100 * clipped[0])
+    unclipped = np.nan_to_num(np.array(unclipped, dtype=float), nan=np.inf)
+    assert all(np.isfinite(clipped)) and max(clipped) < 10 and unclipped[-1] > 100 * unclipped.min()
     assert (r["lstm_params"], r["gru_params"]) == (5760 + 297, 4416 + 297)
     assert r["gates_max_diff"] < 1e-5 and r["pad_change"][0] < r["pad_change"][1]
     assert min(r["vowel_accuracy"].values()) > 0.3           # 3 epochs; the full run reaches ~0.95
