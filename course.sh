@@ -101,6 +101,10 @@ system_packages() {
         apt_install dataset-fashion-mnist ||
             note "could not install dataset-fashion-mnist; Fashion-MNIST will be downloaded on first use"
     fi
+    # Chapter 4's offline text example reads the topic files of Debian's fortunes package.
+    if [ ! -d /usr/share/games/fortunes ]; then
+        apt_install fortunes || note "could not install fortunes; 04_rnn needs it (or IMDB) for its text section"
+    fi
     if [ "$1" = test ] && ! command -v chromium >/dev/null 2>&1; then
         apt_install chromium || note "could not install chromium; tests/test_browser.py will skip"
     fi

@@ -1,9 +1,11 @@
-"""Keras utilities the seeds use: ``to_categorical``, ``set_random_seed``, ``clear_session``, ``plot_model``."""
+"""Keras utilities the seeds use: ``to_categorical``, ``set_random_seed``, ``clear_session``,
+``plot_model``, ``pad_sequences``."""
 import numpy as np
 
 from .backend import clear_session, set_random_seed  # noqa: F401
 from .callbacks.lr_finder import find_learning_rate  # noqa: F401
 from .model_visualization import model_to_dot, plot_model  # noqa: F401
+from .preprocessing.sequence import pad_sequences  # noqa: F401
 
 
 def to_categorical(x, num_classes=None):

@@ -59,6 +59,26 @@ KEY_RESULTS = {
         "checkpoint_loss": "float(checkpoint_loss)",
         "best_val_loss": "float(min(val_losses))",
     },
+    "04_rnn.ipynb": {
+        "quick": "QUICK",
+        "unroll_max_diff": "unroll_max_diff",
+        "grad_ratio": "{str(k): v for k, v in grad_ratio.items()}",
+        "clip_step_max_diff": "clip_step_max_diff",
+        "clip_losses": "{str(k): v for k, v in clip_losses.items()}",
+        "lstm_params": "lstm_params",
+        "gru_params": "gru_params",
+        "vowel_accuracy": "vowel_accuracy",
+        "gates_max_diff": "gates_max_diff",
+        "pad_change": "[pad_change_pre, pad_change_post]",
+        "rnn_params": "rnn_params",
+        "row_accuracy": "row_accuracy",
+        "forecast_mae": "forecast_mae",
+        "text_name": "text_name",
+        "text_accuracy": "text_accuracy",
+        "explorer_at_end": "bool(explorer.core.at_end)",
+        "explorer_matches_model": "explorer_matches_model",
+        "seconds": "time.perf_counter() - notebook_start",
+    },
 }
 
 
@@ -189,6 +209,41 @@ def test_notebook_runs(name, tmp_path, monkeypatch):
     if name in CHECKS:
         CHECKS[name](nb, r)
     print(f"{name}: quick mode took {seconds:.0f}s")  # reported, not asserted: speed lives in benchmarks/
+
+
+def _text_data_missing():
+    """Why 04_rnn's text section cannot run here (neither IMDB nor Debian's fortunes), or None."""
+    from minikeras.datasets import _files, fortunes, imdb
+    if fortunes.find_dir(fortunes.DEFAULT_CATEGORIES) or _files.find(imdb.NPZ, imdb.SUBDIRS):
+        return None
+    return "no text data for 04_rnn: apt-get install fortunes (or put Keras's imdb.npz in MINIKERAS_DATA)"
+
+
+def test_rnn_notebook_runs(tmp_path, monkeypatch):
+    reason = _text_data_missing()
+    if reason:
+        pytest.skip(reason)
+    nb, r, seconds = execute_notebook("04_rnn.ipynb", tmp_path, monkeypatch)
+    assert r["quick"] is True
+    assert r["unroll_max_diff"] < 1e-5                       # the hand-written loop is SimpleRNN
+    ratio = r["grad_ratio"]
+    assert ratio["0.5"] < 1e-10 < 1e2 < ratio["2.5"] and ratio["0.5"] < ratio["1.0"] < ratio["1.5"]
+    assert r["clip_step_max_diff"] < 1e-5                    # SGD(global_clipnorm) = clipping by hand
+    clipped, unclipped = r["clip_losses"]["1.0"], r["clip_losses"]["None"]
+    unclipped = np.nan_to_num(np.array(unclipped, dtype=float), nan=np.inf)
+    assert all(np.isfinite(clipped)) and max(clipped) < 10 and unclipped[-1] > 100 * unclipped.min()
+    assert (r["lstm_params"], r["gru_params"]) == (5760 + 297, 4416 + 297)
+    assert r["gates_max_diff"] < 1e-5 and r["pad_change"][0] < r["pad_change"][1]
+    assert min(r["vowel_accuracy"].values()) > 0.3           # 3 epochs; the full run reaches ~0.95
+    assert r["rnn_params"] == 75_530 and r["row_accuracy"] > 0.3
+    assert set(r["forecast_mae"]) == {"naive (last month)", "Dense", "SimpleRNN", "LSTM"}
+    assert all(0 < v < 100 for v in r["forecast_mae"].values())
+    assert r["text_name"] in ("IMDB reviews", "fortune cookies")
+    assert set(r["text_accuracy"]) == {"multi-hot MLP", "Embedding + LSTM"}
+    assert r["explorer_at_end"] and r["explorer_matches_model"] < 1e-4
+    assert count_images(nb) >= 8
+    assert "all checks passed" in all_text(nb)
+    print(f"quick mode took {seconds:.0f}s")  # reported, not asserted: speed lives in benchmarks/
 
 
 # --------------------------------------------------------------------------- course helpers

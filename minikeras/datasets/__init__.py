@@ -1,5 +1,6 @@
 """Real datasets with Keras's loaders: ``mnist``, ``fashion_mnist``, ``california_housing``,
-``imdb``, ``reuters``.
+``imdb``, ``reuters``; and real sequence data that works offline (``sunspots``,
+``japanese_vowels``, ``fortunes``).
 
 Each ``load_data()`` returns NumPy arrays exactly shaped and typed as Keras 3's, whatever
 the array backend. Files are looked up locally first (the copies shipped with minikeras,
@@ -8,8 +9,9 @@ California housing and the MNIST test set; then ``MINIKERAS_DATA``, the cache
 ``/usr/share/datasets/fashion-mnist``), checked against published checksums, and only then
 downloaded; see ``minikeras.datasets._files``.
 """
-from . import california_housing, fashion_mnist, imdb, mnist, reuters
+from . import california_housing, fashion_mnist, mnist
+from . import fortunes, imdb, japanese_vowels, reuters, sunspots
 from ._files import ChecksumError, DataCacheError, DatasetNotFoundError
 
-__all__ = ["mnist", "fashion_mnist", "california_housing", "imdb", "reuters", "ChecksumError",
-           "DataCacheError", "DatasetNotFoundError"]
+__all__ = ["mnist", "fashion_mnist", "california_housing", "imdb", "reuters", "sunspots",
+           "japanese_vowels", "fortunes", "ChecksumError", "DataCacheError", "DatasetNotFoundError"]
