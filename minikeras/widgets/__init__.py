@@ -2,12 +2,14 @@
 
 Imports are lazy so ``import minikeras.widgets`` stays light: ``Playground`` (a TensorFlow
 Playground in Jupyter), ``PlaygroundCore`` (its browser-free training core), and the chapter-1
-perceptron stepper ``PerceptronWidget`` with its core ``PerceptronTrainer``.
+perceptron stepper ``PerceptronWidget`` with its core ``PerceptronTrainer``, and the chapter-3
+convolution explorer ``ConvExplorer`` with its core ``ConvExplorerCore``.
 """
 import importlib
 
 _EXPORTS = {"Playground": ".playground", "PlaygroundCore": ".playground",
-            "PerceptronWidget": ".perceptron", "PerceptronTrainer": ".perceptron"}
+            "PerceptronWidget": ".perceptron", "PerceptronTrainer": ".perceptron",
+            "ConvExplorer": ".conv_explorer", "ConvExplorerCore": ".conv_explorer"}
 
 __all__ = list(_EXPORTS)
 
