@@ -138,7 +138,7 @@ def test_presets_do_what_their_names_say():
             np.testing.assert_allclose(ConvExplorerCore(flat, name, size=size).output(), 0.0, atol=1e-12)
         vertical = ConvExplorerCore(step_image, "edges: vertical", size=size).output()
         assert vertical.max() == pytest.approx(1.0) and vertical.min() == 0.0   # dark -> bright: +1
-        assert (vertical > 0).any(axis=0).sum() == size - 1                     # only next to the edge
+        assert (vertical > 1e-12).any(axis=0).sum() == size - 1                     # only next to the edge
         np.testing.assert_allclose(ConvExplorerCore(step_image, "edges: horizontal", size=size).output(), 0.0,
                                    atol=1e-12)
         np.testing.assert_allclose(preset("edges: horizontal", size), preset("edges: vertical", size).T)
