@@ -6,7 +6,7 @@ the browser test looks for.
 """
 from dataclasses import dataclass, field
 
-from . import config
+from . import config, render
 
 GRID = max(config.KERNEL_SIZES)   # editable weight boxes: enough for the largest preset size
 
@@ -112,6 +112,6 @@ def build(*, sources, n_images, presets, size, padding, stride, interval_ms=120,
     c.tabs = W.Tab(children=[slide, network])
     c.tabs.set_title(0, "slide a kernel")
     c.tabs.set_title(1, "inside a trained CNN")
-    c.box = W.VBox([c.tabs])
+    c.box = W.VBox([W.HTML(render.PIXELATED_CSS), c.tabs])
     c.box.add_class("mk-conv-explorer")
     return c

@@ -129,6 +129,7 @@ class ConvExplorerCore:
         self._bias = float(bias)
         self.drawn = False
         self.position = 0
+        self.version = 0          # counts changes of image, kernel, bias or geometry (for caches)
         self._map = None
         self._update()
 
@@ -154,7 +155,7 @@ class ConvExplorerCore:
                              f"{g.in_h}x{g.in_w} image with padding {self._padding!r}; use 'same' padding "
                              f"or a smaller kernel.")
         self.geometry = g
-        self._map = None
+        self._changed()
         self.position = min(self.position, g.positions - 1)
 
     @property
@@ -228,7 +229,11 @@ class ConvExplorerCore:
     @bias.setter
     def bias(self, value):
         self._bias = float(value)
+        self._changed()
+
+    def _changed(self):
         self._map = None
+        self.version += 1
 
     # ---------------------------------------------------------------- drawing your own image
     def blank(self, shape=None):
@@ -250,7 +255,7 @@ class ConvExplorerCore:
         changed = not np.array_equal(new, img)
         if changed:
             self._image = new
-            self._map = None
+            self._changed()
         self.drawn = True
         return changed
 

@@ -13,10 +13,15 @@ import numpy as np
 
 from . import config
 
-TARGET_PIXELS = 308     # each map is drawn at about this width, whatever its number of cells
+TARGET_PIXELS = 308     # each map is shown at about this width, whatever its number of cells
+# The browser shows every PNG pixel of the two sliding-window maps as a DISPLAY_SCALE x
+# DISPLAY_SCALE block (CSS ``image-rendering: pixelated``), so they are drawn at half size:
+# a quarter of the pixels to paint, encode and send at every move of the window.
+DISPLAY_SCALE = 2
 
 
-def cell_size(n_cells, target=TARGET_PIXELS, smallest=3):
+def cell_size(n_cells, target=TARGET_PIXELS // DISPLAY_SCALE, smallest=2):
+    """PNG pixels per cell so that ``n_cells`` cells fill about ``target`` pixels."""
     return max(smallest, target // max(int(n_cells), 1))
 
 
@@ -70,7 +75,7 @@ def upscale(rgb, cell, grid=True, pending=None):
         mask = np.repeat(np.repeat(pending, cell, axis=0), cell, axis=1)
         big[mask] = config.PENDING
         big[mask & _stripes(big.shape[:2])] = config.PENDING_STRIPE
-    if grid and cell >= 6:
+    if grid and cell >= 4:
         line = np.array(config.GRID_LINE, np.uint16) * 2
         for view in (big[::cell, :, :], big[:, ::cell, :]):
             view[...] = (view * np.uint16(3) + line) // 5
@@ -85,7 +90,7 @@ def _stripes(shape):
     return stripes
 
 
-def outline(rgb, top, left, height, width, cell, colour=config.HIGHLIGHT, thickness=2):
+def outline(rgb, top, left, height, width, cell, colour=config.HIGHLIGHT, thickness=1):
     """Draw a rectangle around cells [top, top+height) x [left, left+width), in place."""
     h, w = rgb.shape[:2]
     y0, x0 = top * cell, left * cell
@@ -99,18 +104,31 @@ def outline(rgb, top, left, height, width, cell, colour=config.HIGHLIGHT, thickn
 
 
 # --------------------------------------------------------------------------- the explorer's maps
+_input_cache = {}
+
+
+def _input_base(core):
+    """The upscaled padded input without the window; it changes only with the image or the
+    geometry, so the last one is kept (keyed by the core's change counter)."""
+    key = (id(core), core.version)
+    if key not in _input_cache:
+        g = core.geometry
+        ph, pw = g.padded_shape
+        rgb = grey_rgb(core.padded())
+        pad = np.ones((ph, pw), bool)
+        pad[g.pad_top:g.pad_top + g.in_h, g.pad_left:g.pad_left + g.in_w] = False
+        rgb[pad] = config.PADDING_TINT
+        _input_cache.clear()
+        _input_cache[key] = upscale(rgb, cell_size(max(ph, pw)))
+    return _input_cache[key]
+
+
 def input_rgb(core):
     """The padded input: real pixels in grey, padding zeros tinted, the kernel's window outlined."""
     g = core.geometry
-    ph, pw = g.padded_shape
-    rgb = grey_rgb(core.padded())
-    pad = np.ones((ph, pw), bool)
-    pad[g.pad_top:g.pad_top + g.in_h, g.pad_left:g.pad_left + g.in_w] = False
-    rgb[pad] = config.PADDING_TINT
-    cell = cell_size(max(ph, pw))
-    big = upscale(rgb, cell)
+    big = _input_base(core).copy()
     top, left = core.window_origin()
-    return outline(big, top, left, g.k_h, g.k_w, cell)
+    return outline(big, top, left, g.k_h, g.k_w, cell_size(max(g.padded_shape)))
 
 
 def output_rgb(core):
@@ -140,6 +158,15 @@ def input_png(core):
 
 def output_png(core):
     return png(output_rgb(core))
+
+
+def css_width(rgb):
+    """How wide the browser should show a picture drawn at 1/DISPLAY_SCALE size."""
+    return f"{rgb.shape[1] * DISPLAY_SCALE}px"
+
+
+PIXELATED_CSS = ("<style>.mk-conv-explorer img.mk-conv-input, .mk-conv-explorer img.mk-conv-output "
+                 "{image-rendering: pixelated; image-rendering: crisp-edges;}</style>")
 
 
 def _num(v):

@@ -318,8 +318,9 @@ class ConvExplorer:
     def redraw_slide(self):
         """Redraw tab 1: the input with its window, the output so far, the arithmetic, the status."""
         c, core = self.c, self.core
-        c.input_image.value = render.input_png(core)
-        c.output_image.value = render.output_png(core)
+        for widget, rgb in ((c.input_image, render.input_rgb(core)), (c.output_image, render.output_rgb(core))):
+            widget.value = render.png(rgb)
+            widget.layout.width = render.css_width(rgb)
         step = core.step_arithmetic()
         c.arithmetic.value = render.arithmetic_html(step)
         g = core.geometry
