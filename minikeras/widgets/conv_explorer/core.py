@@ -158,20 +158,23 @@ class ConvExplorerCore:
         self._changed()
         self.position = min(self.position, g.positions - 1)
 
+    def _replace(self, attribute, value):
+        """Set one setting and recompute; if the result does not fit, put the old one back."""
+        old = getattr(self, attribute)
+        setattr(self, attribute, value)
+        try:
+            self._update()
+        except ValueError:
+            setattr(self, attribute, old)
+            raise
+
     @property
     def image(self):
         return self._image
 
     @image.setter
     def image(self, image):
-        new = as_image(image)
-        old = self._image
-        self._image = new
-        try:
-            self._update()
-        except ValueError:
-            self._image = old
-            raise
+        self._replace("_image", as_image(image))
         self.drawn = False
 
     @property
@@ -180,14 +183,7 @@ class ConvExplorerCore:
 
     @kernel.setter
     def kernel(self, kernel):
-        new = as_kernel(kernel)
-        old = self._kernel
-        self._kernel = new
-        try:
-            self._update()
-        except ValueError:
-            self._kernel = old
-            raise
+        self._replace("_kernel", as_kernel(kernel))
         self.preset_name = None
 
     def use_preset(self, name, size=None):
@@ -206,12 +202,7 @@ class ConvExplorerCore:
 
     @padding.setter
     def padding(self, padding):
-        old, self._padding = self._padding, self._check_padding(padding)
-        try:
-            self._update()
-        except ValueError:
-            self._padding = old
-            raise
+        self._replace("_padding", self._check_padding(padding))
 
     @property
     def stride(self):
