@@ -376,3 +376,19 @@ def test_redraws_per_second_while_sliding(explorer, capsys):
     assert rate > 0 and explorer.core.position == 0
     with capsys.disabled():
         print(f"\nconv explorer: {rate:.0f} redraws/s while sliding (kernel side, shared machine)")
+
+
+def test_widget_without_any_images_starts_a_drawing(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    from minikeras.widgets.conv_explorer import widget
+    monkeypatch.setattr(widget, "_fashion_test_images", lambda: (None, None))
+    w = widget.ConvExplorer()
+    assert w.images is None and list(w.c.source.options) == ["your drawing"] and w.c.index.disabled
+    assert w.core.image.shape == (28, 28) and w.core.image.max() == 0 and w.core.drawn
+    assert "Pass a trained CNN" in w.c.maps_note.value
+    w.draw(10, 10)
+    assert w.core.image[10, 10] == 1.0 and w.core.output().max() > 0
+    with pytest.raises(ValueError, match="no images to select from"):
+        w.select(0)
+    with pytest.raises(ValueError, match="50 images but 3 labels"):
+        widget.ConvExplorer(np.zeros((50, 28, 28)), [1, 2, 3])
