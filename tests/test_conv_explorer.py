@@ -334,6 +334,20 @@ def test_widget_controls_drive_the_core(explorer):
     assert "(true)" in c.probabilities.value and len(c.maps_box.children) == 3
 
 
+def test_widget_starts_at_the_given_image():
+    pytest.importorskip("ipywidgets")
+    from minikeras.widgets import ConvExplorer
+    images = np.random.default_rng(0).random((6, 10, 10))
+    w = ConvExplorer(images, [0, 1, 2, 0, 1, 2], class_names=["x", "y", "z"], index=4, kernel="sharpen", size=5,
+                     padding="same", stride=2)
+    assert w.c.index.value == 4 and "label: <b>y</b>" in w.c.image_label.value
+    np.testing.assert_allclose(w.core.image, images[4])
+    assert (w.c.preset.value, w.c.size.value, w.c.padding.value, w.c.stride.value) == ("sharpen", 5, "same", 2)
+    assert w.core.geometry.positions == 25 and w.c.position.max == 24
+    with pytest.raises(ValueError, match="index 6 is outside 0..5"):
+        ConvExplorer(images, index=6)
+
+
 def test_widget_refuses_a_kernel_that_does_not_fit(explorer):
     w, c = explorer, explorer.c
     tiny = np.zeros((4, 4))

@@ -76,6 +76,7 @@ class ConvExplorer:
                                 padding=self.core.padding, stride=self.core.stride, interval_ms=interval_ms,
                                 has_model=self.maps is not None)
         self.c.preset.value = self.core.preset_name if self.core.preset_name in presets else CUSTOM
+        self.c.index.value = index if n else 0
         if not n:
             self.core.drawn = True
         self._layer_views = []
@@ -105,10 +106,13 @@ class ConvExplorer:
         except ImportError:   # pragma: no cover
             self._events = None
         else:
-            self._events = Event(source=c.input_image, watched_events=["mousedown", "mousemove", "mouseup",
-                                                                        "mouseleave"],
-                                 prevent_default_action=True, wait=20, throttle_or_debounce="throttle")
-            self._events.on_dom_event(self._on_mouse)
+            # presses and releases always arrive; moves are throttled to one per 20 ms
+            self._events = [Event(source=c.input_image, watched_events=["mousedown", "mouseup", "mouseleave"],
+                                  prevent_default_action=True),
+                            Event(source=c.input_image, watched_events=["mousemove"],
+                                  wait=20, throttle_or_debounce="throttle")]
+            for events in self._events:
+                events.on_dom_event(self._on_mouse)
 
     def _sync_controls(self):
         """Show the core's kernel, bias and position range in the controls (without feedback)."""
