@@ -35,7 +35,7 @@ model = keras.Sequential([keras.Input((28, 28, 1)), layers.Conv2D(8, 3, activati
                           layers.Flatten(), layers.Dense(10, activation="softmax")])
 model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
 model.fit(x, y_test[:600], epochs=1, verbose=0)""",
-    """explorer = ConvExplorer(x_test[:50], y_test[:50], model=model, interval_ms=60)
+    """explorer = ConvExplorer(x_test[:50], y_test[:50], model=model, interval_ms=15)
 explorer""",
     """print(f"redraws so far: {explorer.redraws}")""",
 ]
@@ -151,6 +151,16 @@ def test_conv_explorer_in_jupyterlab(jupyter_lab, tmp_path):
             slid_text = arithmetic.inner_text()
             page.screenshot(path=str(ARTIFACTS / "conv-explorer-slid.png"))
 
+            # ... and play: the Play widget ticks every 15 ms for about 3 s; count what was drawn
+            redraws_before = read_redraws()
+            play_button = explorer.locator(".widget-play button").first
+            play_button.click()
+            t0 = time.perf_counter()
+            time.sleep(3.0)
+            explorer.locator(".widget-play button").nth(2).click()      # stop
+            play_seconds = time.perf_counter() - t0
+            redraws_while_playing = read_redraws() - redraws_before
+
             # 4. draw on a blank canvas: the input becomes "your drawing" and the output changes
             src = output.get_attribute("src")
             explorer.locator("button", has_text="blank canvas").click()
@@ -189,6 +199,7 @@ def test_conv_explorer_in_jupyterlab(jupyter_lab, tmp_path):
     assert source_value == "your drawing" and _changed(blank_output, seen["drawn"]), "drawing did nothing"
     assert n_layers == 3 and probabilities.count("%") == 10
     assert not errors, "JavaScript errors:\n" + "\n".join(errors)
-    assert 1 <= redraws_during_slide <= 60
+    assert 1 <= redraws_during_slide <= 60 and redraws_while_playing > 3
     print(f"\nbrowser: 60 slider steps in {slide_seconds:.2f}s, {redraws_during_slide} of them redrawn: "
-          f"{redraws_during_slide / slide_seconds:.0f} redraws/s (key presses -> kernel -> pictures; shared machine)")
+          f"{redraws_during_slide / slide_seconds:.0f} redraws/s (key presses -> kernel -> pictures; shared machine); "
+          f"playing: {redraws_while_playing / play_seconds:.0f} redraws/s")
