@@ -59,6 +59,29 @@ KEY_RESULTS = {
         "checkpoint_loss": "float(checkpoint_loss)",
         "best_val_loss": "float(min(val_losses))",
     },
+    "03_cnn.ipynb": {
+        "quick": "QUICK",
+        "gaps": "[dense_permutation_gap, conv_layer_gap, strided_gap, pooling_gap]",
+        "size_table": "[list(row) for row in size_table]",
+        "measured_fields": "measured_fields",
+        "receptive_fields": "receptive_fields",
+        "params": "[cnn.count_params(), mlp.count_params(), bn_cnn.count_params()]",
+        "history_keys": "sorted(cnn_history.history)",
+        "epochs_run": "[len(cnn_history.history['loss']), len(bn_history.history['loss'])]",
+        "cnn_test_accuracy": "float(cnn_test_accuracy)",
+        "mlp_test_accuracy": "float(mlp_test_accuracy)",
+        "scrambled_accuracy": "scrambled_accuracy",
+        "plain_accuracy": "plain_accuracy",
+        "first_kernels_shape": "list(first_kernels.shape)",
+        "feature_map_shapes": "[list(m.shape) for m in example_maps]",
+        "n_misclassified": "len(misclassified)",
+        "confusion_total": "int(cnn_confusion.sum())",
+        "n_eval": "len(y_eval)",
+        "digits_accuracy": "digits_accuracy",
+        "explorer_gap": "explorer_gap",
+        "explorer_positions": "explorer.core.geometry.positions",
+        "explorer_redraws": "explorer_redraws",
+    },
     "04_rnn.ipynb": {
         "quick": "QUICK",
         "unroll_max_diff": "unroll_max_diff",
@@ -247,6 +270,33 @@ def check_rnn(nb, r):
 CHECKS["04_rnn.ipynb"] = check_rnn
 # What a notebook needs beyond the repository: a function returning why it cannot run here, or None.
 PRECONDITIONS = {"04_rnn.ipynb": _text_data_missing}
+
+
+def check_cnn(nb, r):
+    assert r["quick"] is True
+    # the by-hand loops agree with Dense/Conv2D/pooling layers and the shuffled Dense layer
+    assert max(r["gaps"]) < 1e-5
+    assert all(formula == layer for *_, formula, layer in r["size_table"]) and len(r["size_table"]) == 12
+    assert [3, 1, "valid", 26, 26] in r["size_table"] and [5, 2, "same", 14, 14] in r["size_table"]
+    assert r["measured_fields"] == r["receptive_fields"] == [3, 4, 8, 10, 18]
+    assert r["params"] == [80_266, 266_610, 80_842]
+    assert r["history_keys"] == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert r["epochs_run"] == [2, 2]
+    assert r["cnn_test_accuracy"] > 0.5 and r["mlp_test_accuracy"] > 0.6   # 2 epochs on 2,000 images
+    # shuffling the pixels changes little for the MLP (full mode: the CNN loses its lead)
+    assert abs(r["scrambled_accuracy"]["MLP"] - r["plain_accuracy"]["MLP"]) < 0.1
+    assert r["first_kernels_shape"] == [3, 3, 1, 64]
+    assert r["feature_map_shapes"] == [[1, 26, 26, 64], [1, 13, 13, 64], [1, 11, 11, 64], [1, 5, 5, 64],
+                                       [1, 3, 3, 64]]
+    assert r["confusion_total"] == r["n_eval"] == 1000 and 0 < r["n_misclassified"] < 500
+    assert r["digits_accuracy"] is None or r["digits_accuracy"] > 0.3   # None where MNIST is absent
+    assert r["explorer_gap"] < 1e-9 and r["explorer_positions"] == 26 * 26
+    assert r["explorer_redraws"] > 0
+    assert count_images(nb) >= 10
+    assert "all checks passed" in all_text(nb)
+
+
+CHECKS["03_cnn.ipynb"] = check_cnn
 
 
 # --------------------------------------------------------------------------- course helpers

@@ -3,14 +3,16 @@
 Imports are lazy so ``import minikeras.widgets`` stays light: ``Playground`` (a TensorFlow
 Playground in Jupyter), ``PlaygroundCore`` (its browser-free training core) and
 ``PlaygroundConfig`` (its settings), the chapter-1 perceptron stepper ``PerceptronWidget``
-with its core ``PerceptronTrainer``, and the chapter-4 unrolling explorer ``UnrollingWidget``
-with its core ``UnrollingCore``. Each is a package of the same shape: config, core, render,
+with its core ``PerceptronTrainer``, the chapter-3 convolution explorer ``ConvExplorer`` with
+its core ``ConvExplorerCore``, and the chapter-4 unrolling explorer ``UnrollingWidget`` with
+its core ``UnrollingCore``. Each is a package of the same shape: config, core, render,
 controls, widget.
 """
 import importlib
 
 _EXPORTS = {"Playground": ".playground", "PlaygroundCore": ".playground", "PlaygroundConfig": ".playground",
             "PerceptronWidget": ".perceptron", "PerceptronTrainer": ".perceptron",
+            "ConvExplorer": ".conv_explorer", "ConvExplorerCore": ".conv_explorer",
             "UnrollingWidget": ".unrolling", "UnrollingCore": ".unrolling"}
 
 __all__ = list(_EXPORTS)
