@@ -20,12 +20,3 @@ def quick_mode():
 def choose(full, quick):
     """``quick`` in quick mode, ``full`` otherwise."""
     return quick if quick_mode() else full
-
-
-def use_shared_datasets():
-    """Kept so that notebooks which still call it run: it does nothing and returns None.
-
-    The data the course needs now ships with minikeras (``minikeras/datasets/bundled``) and
-    the loaders find it first, so no notebook points them at a project folder any more.
-    """
-    return None

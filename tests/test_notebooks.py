@@ -314,13 +314,6 @@ def test_quick_mode_switches(monkeypatch):
     assert course.quick_mode() and course.choose(30, 2) == 2
 
 
-def test_use_shared_datasets_is_a_harmless_leftover(monkeypatch):
-    from minikeras import course
-    monkeypatch.setenv("MINIKERAS_DATA", "/somewhere/else")
-    assert course.use_shared_datasets() is None
-    assert os.environ["MINIKERAS_DATA"] == "/somewhere/else"
-
-
 # --------------------------------------------------------------------------- perceptron widget logic
 
 def _blobs(n=60, gap=3.0, seed=0):
