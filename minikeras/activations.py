@@ -1,5 +1,5 @@
 """Keras activation functions by name. Each takes and returns a Tensor and is differentiable;
-the ones listed in ``kernels.activations.FUSABLE`` can also be fused into a Dense kernel."""
+the ones listed in ``ops.nn.FUSED_ACTIVATIONS`` can also be fused into a Dense kernel."""
 from . import ops
 from .autodiff import Tensor
 
@@ -124,9 +124,8 @@ def deserialize(config, custom_objects=None):
 
 def fusable_name(fn):
     """The kernel name when ``fn`` is a built-in activation a Dense kernel can fuse, else None."""
-    from .kernels.activations import FUSABLE
     name = getattr(fn, "__name__", None)
-    if name in FUSABLE and ALL.get(name) is fn:
+    if name in ops.nn.FUSED_ACTIVATIONS and ALL.get(name) is fn:
         return name
     return None
 

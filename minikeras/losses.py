@@ -12,9 +12,8 @@ import inspect
 import numpy as np
 
 from . import backend, naming
-from .autodiff import Tensor, as_array, make_node
+from .autodiff import Tensor, as_array, function
 from .kernels import losses as K
-from .kernels.broadcast import unbroadcast
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 
@@ -172,7 +171,8 @@ class Loss:
         values = self.call(yt, yp)
         if not isinstance(values, Tensor):
             values = Tensor(_to_module(values, xp, dtype=dtype))
-        return _reduce(self, values.value, sample_weight, None, values, lambda dv: dv)
+        weights = _prepare_weights(self, values.value, sample_weight, None)
+        return _reduce_values(values, weights=weights, reduction=self.reduction)
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
@@ -218,47 +218,39 @@ def _align(who, v, w):
     return w2
 
 
-def _reduce(loss, v, sample_weight, mask, parent, back, scalar_ok=False):
-    """Weight and reduce the per-sample values ``v`` in one autodiff node whose backward maps
-    d(values) through ``back`` to the gradient of ``parent``. With ``scalar_ok`` ``back``
-    accepts a 0-d upstream that broadcasts over the values (saves a broadcast per step)."""
-    who, reduction = loss.name, loss.reduction
-    xp = _xp_of(v)
-    w = None if sample_weight is None and mask is None else _weights(who, v, sample_weight, mask, reduction)
-    vshape = v.shape
-    if w is not None:
-        if w.shape != vshape and w.ndim:
-            w = _align(who, v, w)
-        u = v * w
-    else:
-        u = v
-    if reduction in (None, "none") or u.ndim == 0 or u.shape == (0,):
-        if w is None:
-            return make_node(u, (parent,), lambda g, needs: (back(g),))
-        return make_node(u, (parent,), lambda g, needs: (back(unbroadcast(g * w, vshape).reshape(vshape)),))
-    total = u.sum()
-    if reduction == "sum":
-        scale, out = None, total
-    elif reduction == "mean_with_sample_weight" and w is not None:
-        div = w.sum()
-        nonzero = div != 0
-        scale = xp.where(nonzero, 1 / xp.where(nonzero, div, 1), 0).astype(v.dtype)
-        out = total * scale
-    else:
-        scale = 1.0 / u.size
-        out = total * scale
-    out = xp.asarray(out, dtype=v.dtype)
+def _prepare_weights(loss, v, sample_weight, mask):
+    """The weights of the per-sample values ``v`` (sample weights and mask), checked, or None."""
+    if sample_weight is None and mask is None:
+        return None
+    w = _weights(loss.name, v, sample_weight, mask, loss.reduction)
+    if w.shape != v.shape and w.ndim:
+        w = _align(loss.name, v, w)
+    return w
 
-    def backward(g, needs):
-        s = g if scale is None else g * scale
-        if w is None:
-            dv = s if scalar_ok else xp.broadcast_to(s, vshape)
-        elif u.shape == vshape:
-            dv = s * w
-        else:
-            dv = unbroadcast(xp.broadcast_to(s * w, u.shape), vshape).reshape(vshape)
-        return (back(dv),)
-    return make_node(out, (parent,), backward)
+
+# Weighting and reduction of per-sample values that are already a tensor (custom losses).
+_reduce_values = function(K.reduce_losses_forward, K.reduce_losses_backward, "reduce_losses")
+
+
+def _fused_forward(y_pred, loss, y_true, sample_weight, reduced=True):
+    """A built-in loss in one node: its per-sample kernel, then (``reduced``) the weighting and
+    the reduction, whose backward hands the kernel a 0-d gradient when it can."""
+    v, cache, mask = loss._forward(y_true, y_pred)
+    if not reduced:
+        return v, (loss, cache, y_pred.shape, None)
+    out, reduce_cache = K.reduce_losses_forward(v, _prepare_weights(loss, v, sample_weight, mask),
+                                                loss.reduction, scalar_grad=True)
+    return out, (loss, cache, y_pred.shape, reduce_cache)
+
+
+def _fused_backward(g, caches, needs):
+    loss, cache, shape, reduce_cache = caches
+    if reduce_cache is not None:
+        (g,) = K.reduce_losses_backward(g, reduce_cache)
+    return (loss._backward(g, cache).reshape(shape),)
+
+
+_fused = function(_fused_forward, _fused_backward, "loss")
 
 
 # ---------------------------------------------------------------- built-in losses (fused kernels)
@@ -273,21 +265,13 @@ class _FusedLoss(Loss):
         self._fused = type(self).call is _FusedLoss.call
 
     def call(self, y_true, y_pred):
-        yp = _pred_tensor(y_pred)
-        v, cache, mask = self._forward(y_true, yp.value)
-        shape = yp.value.shape
-        out = make_node(v, (yp,), lambda g, needs: (self._backward(g, cache).reshape(shape),))
-        return out
+        return _fused(_pred_tensor(y_pred), loss=self, y_true=y_true, sample_weight=None, reduced=False)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         if not self._fused:
             return Loss.__call__(self, y_true, y_pred, sample_weight)
         yp = y_pred if isinstance(y_pred, Tensor) else _pred_tensor(y_pred)
-        v, cache, mask = self._forward(y_true, yp.value)
-        shape = yp.value.shape
-        backward = self._backward
-        return _reduce(self, v, sample_weight, mask, yp, lambda dv: backward(dv, cache).reshape(shape),
-                       scalar_ok=True)
+        return _fused(yp, loss=self, y_true=y_true, sample_weight=sample_weight)
 
     def _targets(self, y_true, yp):
         xp = _xp_of(yp)

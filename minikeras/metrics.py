@@ -5,13 +5,12 @@ A metric keeps its state in non-trainable ``Variable``s on the device of the dat
 work on raw arrays and never build autodiff graphs, even when given Tensors that require
 gradients (``update_state`` of every subclass runs with recording switched off).
 """
-import functools
 import inspect
 
 import numpy as np
 
-from . import autodiff, backend, naming
-from .autodiff import Tensor, as_array
+from . import backend, naming
+from .autodiff import Tensor, as_array, no_grad
 from .kernels import losses as K
 from .losses import _sparse_labels, _to_module, same_rank
 from .variables import Variable
@@ -44,21 +43,6 @@ def _pair(y_true, y_pred, dtype=None):
     return _to_module(y_true, xp), yp
 
 
-def _no_grad(fn):
-    @functools.wraps(fn)
-    def wrapped(*args, **kwargs):
-        rec = autodiff._recording
-        if not rec[0]:
-            return fn(*args, **kwargs)
-        rec[0] = False
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            rec[0] = True
-    wrapped._minikeras_no_grad = True
-    return wrapped
-
-
 def _divide_no_nan(xp, a, b):
     nonzero = b != 0
     return xp.where(nonzero, a, 0) / xp.where(nonzero, b, 1)
@@ -79,8 +63,8 @@ class Metric:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         fn = cls.__dict__.get("update_state")
-        if fn is not None and not getattr(fn, "_minikeras_no_grad", False):
-            cls.update_state = _no_grad(fn)
+        if fn is not None and not getattr(fn, "__wrapped_no_grad__", False):
+            cls.update_state = no_grad()(fn)
 
     @property
     def dtype(self):

@@ -1,7 +1,6 @@
 """Convolution layers: Conv1D and Conv2D (channels-last, Keras 3 arguments and weight layouts)."""
-from .. import activations, constraints, initializers, regularizers
-from ..kernels import conv as conv_kernels
-from ..kernels.conv import conv_output_length
+from .. import activations, constraints, initializers, ops, regularizers
+from ..ops.nn import conv_output_length
 from .base import Layer
 from .core import cast_to_layer_dtype
 
@@ -152,7 +151,7 @@ class Conv2D(BaseConv):
                          use_bias=use_bias, **kwargs)
 
     def _conv(self, x, activation):
-        return conv_kernels.conv2d(x, self.kernel, self.bias, self.strides, self.padding,
+        return ops.conv2d(x, self.kernel, self.bias, self.strides, self.padding,
                                    self.dilation_rate, activation)
 
 
@@ -163,7 +162,7 @@ class Conv1D(BaseConv):
     _paddings = ("valid", "same", "causal")
 
     def _conv(self, x, activation):
-        return conv_kernels.conv1d(x, self.kernel, self.bias, self.strides[0], self.padding,
+        return ops.conv1d(x, self.kernel, self.bias, self.strides[0], self.padding,
                                    self.dilation_rate[0], activation)
 
 

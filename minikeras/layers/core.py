@@ -2,8 +2,6 @@
 import math
 
 from .. import activations, backend, constraints, initializers, ops, regularizers
-from ..autodiff import make_node
-from ..kernels import dropout as dropout_kernel
 from .base import Layer
 
 
@@ -135,8 +133,7 @@ class Dropout(Layer):
         noise_shape = None
         if self.noise_shape is not None:
             noise_shape = tuple(inputs.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
-        out, mask = dropout_kernel.dropout_forward(inputs.value, self.rate, noise_shape, self._generator)
-        return make_node(out, (inputs,), lambda g, needs: (dropout_kernel.dropout_backward(g, mask),))
+        return ops.dropout(inputs, self.rate, noise_shape, self._generator)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

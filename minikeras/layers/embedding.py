@@ -1,25 +1,6 @@
 """Embedding: integer token ids -> rows of a trainable (input_dim, output_dim) table."""
-from .. import constraints, initializers, regularizers
-from ..autodiff import make_node
-from ..backend import get_array_module
+from .. import constraints, initializers, ops, regularizers
 from .base import Layer
-
-
-def embedding_lookup(embeddings, ids):
-    """``embeddings[ids]`` whose gradient scatter-adds into the table (repeated ids accumulate)."""
-    table = embeddings.value
-    out = table[ids]
-
-    def backward(g, needs):
-        xp = get_array_module(g)
-        full = xp.zeros_like(table)
-        if hasattr(xp, "add") and hasattr(xp.add, "at"):
-            xp.add.at(full, ids.reshape(-1), g.reshape(-1, table.shape[1]))
-        else:  # older CuPy
-            import cupyx
-            cupyx.scatter_add(full, ids.reshape(-1), g.reshape(-1, table.shape[1]))
-        return (full,)
-    return make_node(out, (embeddings,), backward)
 
 
 class Embedding(Layer):
@@ -65,7 +46,7 @@ class Embedding(Layer):
             if low < 0 or high >= self.input_dim:
                 raise ValueError(f"Embedding {self.name!r}: token ids must lie in [0, {self.input_dim}), "
                                  f"got values from {low} to {high} in inputs of shape {tuple(ids.shape)}.")
-        return embedding_lookup(self.embeddings, ids)
+        return ops.take(self.embeddings, ids, axis=0)  # repeated ids add up their gradients
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)

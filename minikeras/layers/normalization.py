@@ -1,7 +1,5 @@
 """Normalization layers: BatchNormalization and LayerNormalization (Keras 3 semantics)."""
-from .. import constraints, initializers, regularizers
-from ..autodiff import make_node
-from ..kernels import normalization as K
+from .. import constraints, initializers, ops, regularizers
 from .base import Layer
 from .core import cast_to_layer_dtype
 
@@ -15,16 +13,6 @@ def _check_axis(layer, axis, input_shape):
         raise ValueError(f"{type(layer).__name__} {layer.name!r}: axis {axis} of the input must have a known "
                          f"size, got input shape {tuple(input_shape)}.")
     return axis % rank
-
-
-def _param_needs(layer, needs):
-    """Spread the ``needs`` flags of the present (gamma, beta) parents over both slots."""
-    flags = iter(needs)
-    return tuple(next(flags) if p is not None else False for p in (layer.gamma, layer.beta))
-
-
-def _present(layer, dgamma, dbeta):
-    return tuple(d for d, p in ((dgamma, layer.gamma), (dbeta, layer.beta)) if p is not None)
 
 
 class BatchNormalization(Layer):
@@ -91,31 +79,14 @@ class BatchNormalization(Layer):
     def call(self, inputs, training=None):
         self._check_input(inputs)
         x = cast_to_layer_dtype(self, inputs)
-        params = tuple(p for p in (self.gamma, self.beta) if p is not None)
-        gamma = None if self.gamma is None else self.gamma.value
-        beta = None if self.beta is None else self.beta.value
         if training and self.trainable:
-            y, cache = K.batch_norm_train_forward(x.value, gamma, beta, self.axis, self.epsilon)
-            mean, var = K.batch_moments(cache)
+            y, mean, var = ops.batch_normalization_training(x, self.gamma, self.beta, self.axis, self.epsilon)
             m = self.momentum
-            self.moving_mean.assign(self.moving_mean.value * m + mean * (1.0 - m))
-            self.moving_variance.assign(self.moving_variance.value * m + var * (1.0 - m))
-
-            def backward(g, needs):
-                flags = (needs[0],) + _param_needs(self, needs[1:])
-                dx, dgamma, dbeta = K.batch_norm_train_backward(g, cache, flags)
-                return (dx,) + _present(self, dgamma, dbeta)
-            return make_node(y, (x,) + params, backward)
-
-        mean_v, var_v = self.moving_mean, self.moving_variance
-        y, cache = K.batch_norm_infer_forward(x.value, mean_v.value, var_v.value, gamma, beta, self.axis,
-                                              self.epsilon)
-
-        def backward(g, needs):
-            dx, dmean, dvar, dgamma, dbeta = K.batch_norm_infer_backward(
-                g, cache, tuple(needs[:3]) + _param_needs(self, needs[3:]))
-            return (dx, dmean, dvar) + _present(self, dgamma, dbeta)
-        return make_node(y, (x, mean_v, var_v) + params, backward)
+            self.moving_mean.assign(self.moving_mean.value * m + mean.value * (1.0 - m))
+            self.moving_variance.assign(self.moving_variance.value * m + var.value * (1.0 - m))
+            return y
+        return ops.batch_normalization(x, self.moving_mean, self.moving_variance, self.axis, offset=self.beta,
+                                       scale=self.gamma, epsilon=self.epsilon)
 
     def compute_output_shape(self, input_shape):
         rank = len(input_shape)
@@ -195,16 +166,8 @@ class LayerNormalization(Layer):
             raise ValueError(f"Input 0 of layer {self.name!r} (LayerNormalization) is incompatible with the "
                              f"layer: expected rank {self._rank} with sizes {expected} on axes "
                              f"{list(self._norm_axes)}, but received an input with shape {inputs.shape}.")
-        x = cast_to_layer_dtype(self, inputs)
-        params = tuple(p for p in (self.gamma, self.beta) if p is not None)
-        y, cache = K.layer_norm_forward(x.value, None if self.gamma is None else self.gamma.value,
-                                        None if self.beta is None else self.beta.value, self._norm_axes,
-                                        self.epsilon, self.rms_scaling)
-
-        def backward(g, needs):
-            dx, dgamma, dbeta = K.layer_norm_backward(g, cache, (needs[0],) + _param_needs(self, needs[1:]))
-            return (dx,) + _present(self, dgamma, dbeta)
-        return make_node(y, (x,) + params, backward)
+        return ops.layer_normalization(cast_to_layer_dtype(self, inputs), self.gamma, self.beta,
+                                       self._norm_axes, self.epsilon, self.rms_scaling)
 
     def compute_output_shape(self, input_shape):
         rank = len(input_shape)

@@ -1,6 +1,6 @@
 """Pooling layers (channels-last): max/average pooling in 1D and 2D, and global pooling."""
-from ..kernels import pooling as pool_kernels
-from ..kernels.conv import conv_output_length
+from .. import ops
+from ..ops.nn import conv_output_length
 from .base import Layer
 from .convolutional import check_data_format, normalize_tuple
 from .core import cast_to_layer_dtype
@@ -41,7 +41,7 @@ class BasePooling(Layer):
         x = cast_to_layer_dtype(self, inputs)
         strides = self.strides if self.rank == 2 else self.strides[0]
         pool = self.pool_size if self.rank == 2 else self.pool_size[0]
-        return getattr(pool_kernels, self._op)(x, pool, strides, self.padding)
+        return getattr(ops, self._op)(x, pool, strides, self.padding)
 
     def get_config(self):
         config = super().get_config()
@@ -100,7 +100,7 @@ class BaseGlobalPooling(Layer):
 
     def call(self, inputs):
         self.compute_output_shape(inputs.shape)
-        return getattr(pool_kernels, self._op)(cast_to_layer_dtype(self, inputs), self.keepdims)
+        return getattr(ops, self._op)(cast_to_layer_dtype(self, inputs), self.keepdims)
 
     def get_config(self):
         config = super().get_config()

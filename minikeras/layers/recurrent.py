@@ -1,9 +1,8 @@
 """Recurrent layers: SimpleRNN, LSTM, GRU and the Bidirectional wrapper (Keras 3 arguments,
 weight layouts and parameter counts). Each layer runs a whole-sequence kernel from
-``kernels/recurrent.py``: one graph node per layer call, BPTT inside its backward."""
+``kernels/recurrent.py`` through ``ops``: one graph node per layer call, BPTT inside its backward."""
 from .. import activations, backend, constraints, initializers, ops, regularizers
-from ..autodiff import make_node
-from ..kernels import recurrent as K
+from ..ops.rnn import RNN_ACTIVATIONS
 from .base import Layer
 from .core import cast_to_layer_dtype
 
@@ -11,9 +10,9 @@ from .core import cast_to_layer_dtype
 def _kernel_activation(fn, arg, who):
     """The kernel's name for a built-in activation; a clear error for anything else."""
     name = getattr(fn, "__name__", None)
-    if name in K.ACTIVATIONS and activations.ALL.get(name) is fn:
+    if name in RNN_ACTIVATIONS and activations.ALL.get(name) is fn:
         return name
-    raise ValueError(f"{who}: `{arg}` must be one of the built-in activations {sorted(K.ACTIVATIONS)} "
+    raise ValueError(f"{who}: `{arg}` must be one of the built-in activations {sorted(RNN_ACTIVATIONS)} "
                      f"(recurrent kernels fuse them), got {fn!r}.")
 
 
@@ -21,11 +20,6 @@ def _dropout_mask(shape, rate, like):
     xp = backend.get_array_module(like)
     keep = backend.random_uniform(shape, xp, dtype=like.dtype.name) >= rate
     return keep.astype(like.dtype) * like.dtype.type(1.0 / (1.0 - rate))
-
-
-def _reverse_time(x):
-    """x[:, ::-1] as a differentiable op."""
-    return make_node(x.value[:, ::-1], (x,), lambda g, needs: (g[:, ::-1],))
 
 
 class _RNN(Layer):
@@ -137,7 +131,7 @@ class _RNN(Layer):
             input_mask = _dropout_mask((inputs.shape[0], features), self.dropout, x.value)
         if training and self.recurrent_dropout > 0:
             state_mask = _dropout_mask((inputs.shape[0], self.units), self.recurrent_dropout, x.value)
-        op = getattr(K, self.kind)
+        op = getattr(ops, self.kind)
         out = op(x, self.kernel, self.recurrent_kernel, self.bias, initial_state=initial_state,
                  go_backwards=self.go_backwards, return_sequences=self.return_sequences,
                  return_state=self.return_state, input_mask=input_mask, state_mask=state_mask,
@@ -302,7 +296,7 @@ class Bidirectional(Layer):
             states = list(y[1:]) + list(y_rev[1:])
             y, y_rev = y[0], y_rev[0]
         if self.return_sequences:
-            y_rev = _reverse_time(y_rev)
+            y_rev = ops.flip(y_rev, axis=1)
         out = self._merge(y, y_rev)
         if self.return_state:
             return (out if isinstance(out, list) else [out]) + states
