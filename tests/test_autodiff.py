@@ -112,3 +112,108 @@ def test_variable_assign_checks_shape():
         v.assign(np.zeros((3, 2)))
     v.assign_add(np.ones((2, 3)))
     np.testing.assert_allclose(v.numpy(), np.ones((2, 3)))
+
+
+# ---------------------------------------------------------------- the binding point
+
+
+def _split_forward(x, at):
+    """A kernel with two outputs: the first ``at`` columns, scaled by 2, and the rest squared."""
+    return (2 * x[:, :at], x[:, at:] ** 2), (x, at)
+
+
+def _split_backward(grads, cache, needs):
+    x, at = cache
+    g_left, g_right = grads
+    xp = backend.get_array_module(x)
+    dx = xp.zeros_like(x)
+    if g_left is not None:
+        dx[:, :at] = 2 * g_left
+    if g_right is not None:
+        dx[:, at:] = 2 * x[:, at:] * g_right
+    return (dx,)
+
+
+_split = keras.autodiff.function(_split_forward, _split_backward)
+
+
+def test_function_binds_a_kernel_pair_and_passes_needs():
+    seen = []
+
+    def forward(a, b, scale):
+        return a * b * scale, (a, b, scale)
+
+    def backward(g, cache, needs):
+        seen.append(needs)
+        a, b, scale = cache
+        return (g * b * scale if needs[0] else None, g * a * scale if needs[1] else None)
+
+    op = keras.autodiff.function(forward, backward)
+    x, c = leaf([1.0, 2.0]), Tensor(backend.xp().asarray(np.array([3.0, 4.0])))
+    y = op(x, c, scale=0.5)
+    np.testing.assert_allclose(backend.to_numpy(y.value), [1.5, 4.0])
+    (gx,) = gradients(y, [x])
+    np.testing.assert_allclose(backend.to_numpy(gx), [1.5, 2.0])
+    assert seen == [(True, False)]  # the constant wants no gradient, and the kernel was told
+    assert not op(c, c, scale=1.0).requires_grad  # no input needs a gradient: nothing recorded
+
+
+def test_function_accepts_none_and_raw_arrays_as_inputs():
+    def forward(x, bias, offset):
+        out = x + offset if bias is None else x + bias + offset
+        return out, None
+
+    op = keras.autodiff.function(forward, lambda g, cache, needs: (g, None, None))
+    x = leaf([1.0, 2.0])
+    y = op(x, None, backend.xp().asarray(np.array([10.0, 20.0])))
+    np.testing.assert_allclose(backend.to_numpy(y.value), [11.0, 22.0])
+    (gx,) = gradients(y, [x])
+    np.testing.assert_allclose(backend.to_numpy(gx), [1.0, 1.0])
+
+
+@pytest.mark.parametrize("use", ["left", "right", "both", "left_twice"])
+def test_several_outputs_of_one_node(use, float64, rng):
+    """The backward of a two-output node runs once with the gradients of the outputs used
+    (None for the others), and agrees with finite differences."""
+    from gradcheck import check_op_gradients
+    calls = []
+
+    def backward(grads, cache, needs):
+        calls.append(tuple(g is not None for g in grads))
+        return _split_backward(grads, cache, needs)
+
+    op = keras.autodiff.function(_split_forward, backward)
+
+    def f(x):
+        left, right = op(x, at=2)
+        if use == "left":
+            return ops.sum(left, axis=1)
+        if use == "right":
+            return ops.sum(right, axis=1)
+        if use == "left_twice":
+            return ops.sum(left * left + left, axis=1)
+        return ops.sum(left, axis=1) * ops.sum(right, axis=1)
+    check_op_gradients(f, rng.standard_normal((3, 5)))
+    assert set(calls) == {{"left": (True, False), "right": (False, True), "both": (True, True),
+                           "left_twice": (True, False)}[use]}
+
+
+def test_several_outputs_without_recording_are_plain_tensors():
+    x = leaf(np.ones((2, 3)))
+    with no_grad():
+        left, right = _split(x, at=1)
+    assert not left.requires_grad and not right.requires_grad
+    assert left.shape == (2, 1) and right.shape == (2, 2)
+
+
+def test_lstm_is_one_node_with_three_outputs():
+    rng = np.random.default_rng(0)
+    xp = backend.xp()
+    x = Tensor(xp.asarray(rng.standard_normal((2, 3, 4)).astype("float32")))
+    k = keras.Variable(rng.standard_normal((4, 8)).astype("float32"))
+    rk = keras.Variable(rng.standard_normal((2, 8)).astype("float32"))
+    seq, h, c = ops.lstm(x, k, rk, None, return_sequences=True, return_state=True)
+    hidden = seq._parents[0]
+    assert h._parents[0] is hidden and c._parents[0] is hidden  # no stacking or slicing nodes
+    assert hidden._parents[1] is k and hidden._parents[2] is rk
+    np.testing.assert_array_equal(backend.to_numpy(seq.value[:, -1]), backend.to_numpy(h.value))

@@ -295,3 +295,22 @@ def test_layer_norm_param_count_errors_and_config(rng):
     assert LayerNormalization.from_config(config).get_config() == config
     x = minikeras.Input((5, 8))
     assert layer(x).shape == (None, 5, 8)
+
+
+@pytest.mark.parametrize("axis", [-1, 1])
+def test_batch_norm_training_op_differentiates_through_its_statistics(float64, rng, axis):
+    """ops.batch_normalization_training returns (y, batch mean, batch variance), one node with
+    three outputs; gradients through all three agree with finite differences."""
+    shape = (5, 3, 2)
+    c = shape[axis]
+    red = tuple(i for i in range(3) if i != axis % 3)
+
+    def op(x, gamma, beta):
+        y, mean, var = minikeras.ops.batch_normalization_training(x, gamma, beta, axis, 1e-3)
+        return minikeras.ops.sum(y, axis=red) + 2.0 * mean + 3.0 * var
+    check_op_gradients(op, rng.standard_normal(shape) * 2 + 1, rng.standard_normal(c), rng.standard_normal(c),
+                       rtol=1e-5, atol=1e-6)
+    x = rng.standard_normal(shape)
+    _, mean, var = minikeras.ops.batch_normalization_training(backend.xp().asarray(x), None, None, axis)
+    np.testing.assert_allclose(np_out(mean), x.mean(axis=red), rtol=1e-12)
+    np.testing.assert_allclose(np_out(var), x.var(axis=red), rtol=1e-12)
