@@ -217,3 +217,88 @@ def test_lstm_is_one_node_with_three_outputs():
     assert h._parents[0] is hidden and c._parents[0] is hidden  # no stacking or slicing nodes
     assert hidden._parents[1] is k and hidden._parents[2] is rk
     np.testing.assert_array_equal(backend.to_numpy(seq.value[:, -1]), backend.to_numpy(h.value))
+
+
+# ---------------------------------------------------------------- context-local flags
+
+
+def test_no_grad_in_one_thread_does_not_stop_recording_in_another():
+    """One thread records while another runs under no_grad; with both inside their ops at the
+    same moment (a barrier each round), each sees only its own switch."""
+    import threading
+    rounds = 200
+    barrier = threading.Barrier(2)
+    w = keras.Variable(np.ones((3, 3), "float32"))
+    results = {"recording": [], "no_grad": []}
+
+    def recording():
+        for _ in range(rounds):
+            barrier.wait()
+            y = ops.matmul(ops.ones((2, 3)), w)
+            barrier.wait()
+            results["recording"].append(y.requires_grad and keras.autodiff.is_recording())
+
+    def not_recording():
+        for _ in range(rounds):
+            with no_grad():
+                barrier.wait()
+                y = ops.matmul(ops.ones((2, 3)), w)
+                barrier.wait()
+                results["no_grad"].append(not y.requires_grad and not keras.autodiff.is_recording())
+
+    threads = [threading.Thread(target=recording), threading.Thread(target=not_recording)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert results["recording"] == [True] * rounds
+    assert results["no_grad"] == [True] * rounds
+    assert keras.autodiff.is_recording()  # and the main thread was never touched
+
+
+def test_training_flag_is_local_to_each_thread():
+    """Two threads call a model at the same time, one with training=True and one with
+    training=False; the layers inside each call see their own thread's flag."""
+    import threading
+    barrier = threading.Barrier(2)
+    seen = {True: [], False: []}
+
+    class Probe(keras.layers.Layer):
+        armed = False
+
+        def call(self, inputs, training=None):
+            if self.armed:
+                barrier.wait()  # both threads are inside a call now
+                seen[bool(training)].append(keras.autodiff.current_training_flag())
+            return inputs
+
+    probe = Probe()
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2), probe])
+    probe.armed = True
+
+    def run(flag):
+        for _ in range(50):
+            model(np.ones((1, 2), "float32"), training=flag)
+
+    threads = [threading.Thread(target=run, args=(flag,)) for flag in (True, False)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert seen[True] == [True] * 50 and seen[False] == [False] * 50
+    assert keras.autodiff.current_training_flag() is None
+
+
+def test_no_grad_as_a_decorator_and_nested():
+    x = leaf(1.0)
+
+    @no_grad()
+    def double(t):
+        return t * 2.0
+    assert not double(x).requires_grad
+    assert (x * 2.0).requires_grad
+    with no_grad():
+        with no_grad():
+            pass
+        assert not keras.autodiff.is_recording()
+    assert keras.autodiff.is_recording()

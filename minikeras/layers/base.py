@@ -8,16 +8,11 @@ records a graph node instead of computing, which is how functional models are bu
 import inspect
 
 from .. import backend, naming
-from ..autodiff import Tensor, no_grad
+from ..autodiff import Tensor, current_training_flag, enter_training, exit_training, no_grad
 from ..tree import flatten, map_structure
 from ..variables import Variable
 
-_training_context = [None]
-
-
-def current_training_flag():
-    """The ``training`` value an enclosing layer call was given (None outside any call)."""
-    return _training_context[-1]
+__all__ = ["Layer", "current_training_flag", "infer_output_shape"]
 
 
 def _to_tensor(x):
@@ -215,18 +210,18 @@ class Layer:
                     self._maybe_build(map_structure(_shape_of, inputs))
         training = kwargs.pop("training", None)
         if training is None:
-            training = _training_context[-1]
+            training = current_training_flag()
         if self._call_accepts_training:
             kwargs["training"] = training
         if "mask" in kwargs and not self._call_accepts_mask:
             kwargs.pop("mask")
         if self._losses:
             object.__setattr__(self, "_losses", [])
-        _training_context.append(training)
+        token = enter_training(training)  # context-local: nested layers see it, other threads do not
         try:
             return self.call(inputs, *args, **kwargs)
         finally:
-            _training_context.pop()
+            exit_training(token)
 
     # -- shapes ----------------------------------------------------------------
     def compute_output_shape(self, input_shape):
