@@ -4,9 +4,8 @@ A constraint is a projection the optimizer applies to a weight right after each 
 ``constraint(w)`` takes the raw array (NumPy or CuPy) and returns the projected array of
 the same shape and dtype. It is not part of the gradient computation.
 """
-from . import backend
+from . import backend, registry
 from .autodiff import as_array
-from .initializers import deserialize_object, serialize_object
 
 
 def _axis(axis):
@@ -115,23 +114,18 @@ ALL_OBJECTS = {cls.__name__: cls for cls in (MaxNorm, NonNeg, UnitNorm, MinMaxNo
 ALL_OBJECTS.update({"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm, "min_max_norm": MinMaxNorm})
 
 
+registry.register_builtins("constraints", ALL_OBJECTS, kind="constraint", module="keras.constraints",
+                           example="max_norm")
+
+
 def serialize(constraint):
-    return serialize_object(constraint, "keras.constraints", ALL_OBJECTS, "constraint")
+    return registry.serialize(constraint)
 
 
 def deserialize(config, custom_objects=None):
-    return deserialize_object(config, ALL_OBJECTS, custom_objects, "constraint")
+    return registry.deserialize(config, custom_objects, family="constraints")
 
 
 def get(identifier):
     """A constraint from a name ("max_norm"), a config dict, a class, an instance or a callable; None stays None."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Constraint):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret constraint identifier {identifier!r}: expected a name such as "
-                     "'max_norm', a config dict, a Constraint or a callable.")
+    return registry.get("constraints", identifier)

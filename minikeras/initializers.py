@@ -17,7 +17,7 @@ import numbers
 
 import numpy as np
 
-from . import backend
+from . import backend, registry
 
 # Standard deviation of a unit normal truncated to [-2, 2]; dividing by it makes a truncated
 # normal come out with the variance asked for.
@@ -410,71 +410,22 @@ ALL_OBJECTS.update({
 })
 
 
-def serialize_object(obj, module, all_objects, kind):
-    """Keras 3's serialized layout for an object with ``get_config`` (shared with regularizers
-    and constraints); a plain named function serializes to its name."""
-    if obj is None:
-        return None
-    if hasattr(obj, "get_config") and not isinstance(obj, type):
-        cls = type(obj)
-        builtin = all_objects.get(cls.__name__) is cls
-        return {"module": module if builtin else cls.__module__, "class_name": cls.__name__,
-                "config": obj.get_config(), "registered_name": None if builtin else cls.__name__}
-    name = getattr(obj, "__name__", None)
-    if callable(obj) and name:
-        return name
-    raise ValueError(f"Cannot serialize {kind} {obj!r}: expected an object with get_config or a named function.")
-
-
-def deserialize_object(config, all_objects, custom_objects, kind):
-    """Inverse of ``serialize_object``: names give a default instance, dicts go through from_config."""
-    def lookup(name):
-        if custom_objects and name in custom_objects:
-            return custom_objects[name]
-        if name in all_objects:
-            return all_objects[name]
-        from .saving import get_registered_object  # registered classes and custom_object_scope
-        found = get_registered_object(name, custom_objects)
-        if found is not None:
-            return found
-        raise ValueError(f"Unknown {kind} {name!r}. Valid {kind}s are: {sorted(all_objects)}.")
-
-    if isinstance(config, str):
-        obj = lookup(config)
-        return obj() if isinstance(obj, type) else obj
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"Cannot deserialize a {kind} from {config!r}: expected a name or a dict "
-                         "with 'class_name' and 'config'.")
-    name = config["class_name"]
-    if custom_objects and config.get("registered_name") in custom_objects:
-        name = config["registered_name"]
-    cls = lookup(name)
-    inner = dict(config.get("config") or {})
-    return cls.from_config(inner) if hasattr(cls, "from_config") else cls(**inner)
+registry.register_builtins("initializers", ALL_OBJECTS, kind="initializer", module="keras.initializers",
+                           example="glorot_uniform")
 
 
 def serialize(initializer):
     """A JSON-friendly description (the same dict layout Keras 3 writes)."""
-    return serialize_object(initializer, "keras.initializers", ALL_OBJECTS, "initializer")
+    return registry.serialize(initializer)
 
 
 def deserialize(config, custom_objects=None):
     """Rebuild an initializer from ``serialize``'s output (a dict or a name)."""
-    return deserialize_object(config, ALL_OBJECTS, custom_objects, "initializer")
+    return registry.deserialize(config, custom_objects, family="initializers")
 
 
 def get(identifier):
-    """An initializer from a name, a config dict, a class, an instance or a callable.
-
-    ``None`` gives ``None`` (as in Keras). Names build a fresh instance with default arguments.
-    """
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Initializer):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret initializer identifier {identifier!r}: expected a name such as "
-                     "'glorot_uniform', a config dict, an Initializer or a callable f(shape, dtype).")
+    """An initializer from a name, a config dict, a class, an instance or a callable
+    ``f(shape, dtype)``. ``None`` gives ``None`` (as in Keras); names build a fresh instance
+    with default arguments."""
+    return registry.get("initializers", identifier)

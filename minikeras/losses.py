@@ -11,7 +11,7 @@ import inspect
 
 import numpy as np
 
-from . import backend, naming
+from . import backend, naming, registry
 from .autodiff import Tensor, as_array, function
 from .kernels import losses as K
 
@@ -497,16 +497,16 @@ _BY_FUNCTION = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanA
                 sparse_categorical_crossentropy: SparseCategoricalCrossentropy}
 
 
+registry.register_builtins("losses", _BY_NAME, kind="loss", module="keras.losses", example="mse")
+registry.register_builtin_functions(_BY_FUNCTION)
+
+
 def serialize(loss):
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    return registry.serialize(loss)
 
 
 def deserialize(config, custom_objects=None):
-    classes = {**_CLASSES, **(custom_objects or {})}
-    name = config.get("class_name")
-    if name not in classes:
-        raise ValueError(f"Unknown loss class {name!r}; known classes are {sorted(classes)}.")
-    return classes[name].from_config(config.get("config", {}))
+    return registry.deserialize(config, custom_objects, family="losses")
 
 
 def get(identifier):
@@ -520,10 +520,10 @@ def get(identifier):
     if isinstance(identifier, Loss):
         return identifier
     if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier)
-        if cls is None:
-            raise ValueError(f"Unknown loss {identifier!r}; valid names are {sorted(_BY_NAME)}.")
-        return cls(name=identifier)
+        found = registry.lookup("losses", identifier)
+        if inspect.isclass(found):
+            return found(name=identifier)
+        return get(found)  # a registered custom loss function
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if inspect.isclass(identifier) and issubclass(identifier, Loss):

@@ -9,7 +9,7 @@ import inspect
 
 import numpy as np
 
-from . import backend, naming
+from . import backend, naming, registry
 from .autodiff import Tensor, as_array, no_grad
 from .kernels import losses as K
 from .losses import _sparse_labels, _to_module, same_rank
@@ -657,6 +657,14 @@ for _abstract in ("Metric", "metric", "MeanMetricWrapper", "mean_metric_wrapper"
     _BY_NAME.pop(_abstract)
 
 
+# (the names "accuracy" and "acc" are resolved by ``get`` from the loss or the data's shapes)
+registry.register_builtins("metrics", _BY_NAME, kind="metric", module="keras.metrics", example="mae")
+registry.register_builtin_functions([accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
+                                     top_k_categorical_accuracy, sparse_top_k_categorical_accuracy,
+                                     binary_crossentropy, categorical_crossentropy,
+                                     sparse_categorical_crossentropy])
+
+
 def get(identifier, loss=None, y_true=None, y_pred=None):
     """A Metric object from a name, class, instance or function ``fn(y_true, y_pred)``.
 
@@ -683,11 +691,8 @@ def get(identifier, loss=None, y_true=None, y_pred=None):
             if kind == "binary":
                 return BinaryAccuracy(name=identifier)
             return _AutoAccuracy(name=identifier)
-        cls = _BY_NAME.get(identifier)
-        if cls is None:
-            raise ValueError(f"Unknown metric {identifier!r}; valid names are "
-                             f"{sorted(set(_BY_NAME) | {'accuracy', 'acc'})}.")
-        return cls(name=identifier)
+        found = registry.lookup("metrics", identifier)
+        return found(name=identifier) if inspect.isclass(found) else get(found)
     if inspect.isclass(identifier) and issubclass(identifier, Metric):
         return identifier()
     if callable(identifier):

@@ -8,8 +8,7 @@ training loss sits above its test loss).
 import math
 import numbers
 
-from . import backend, ops
-from .initializers import deserialize_object, serialize_object
+from . import backend, ops, registry
 
 
 def _penalty_factor(value, name):
@@ -131,23 +130,18 @@ ALL_OBJECTS.update({"l1": L1, "l2": L2, "l1l2": L1L2, "l1_l2": L1L2,
                     "orthogonal_regularizer": OrthogonalRegularizer})
 
 
+registry.register_builtins("regularizers", ALL_OBJECTS, kind="regularizer", module="keras.regularizers",
+                           example="l2")
+
+
 def serialize(regularizer):
-    return serialize_object(regularizer, "keras.regularizers", ALL_OBJECTS, "regularizer")
+    return registry.serialize(regularizer)
 
 
 def deserialize(config, custom_objects=None):
-    return deserialize_object(config, ALL_OBJECTS, custom_objects, "regularizer")
+    return registry.deserialize(config, custom_objects, family="regularizers")
 
 
 def get(identifier):
     """A regularizer from a name ("l2"), a config dict, a class, an instance or a callable; None stays None."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Regularizer):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret regularizer identifier {identifier!r}: expected a name such as "
-                     f"'l2', a config dict, a Regularizer or a callable.")
+    return registry.get("regularizers", identifier)

@@ -26,3 +26,10 @@ def normalize(x, axis=-1, order=2):
     x = np.asarray(x, dtype="float32")
     norm = np.linalg.norm(x, ord=order, axis=axis, keepdims=True)
     return x / np.where(norm == 0, 1, norm)
+
+
+# Keras 3 also exports the object registry from keras.utils.
+from .registry import (CustomObjectScope, custom_object_scope, get_custom_objects, get_registered_name,  # noqa: E402,F401
+                       get_registered_object, register_keras_serializable)
+from .registry import deserialize as deserialize_keras_object  # noqa: E402,F401
+from .registry import serialize as serialize_keras_object  # noqa: E402,F401

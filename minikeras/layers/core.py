@@ -1,7 +1,7 @@
 """Core layers: Dense, Activation, Flatten, Dropout, Reshape, Permute, Lambda."""
 import math
 
-from .. import activations, backend, constraints, initializers, ops, regularizers
+from .. import activations, backend, constraints, initializers, ops, registry, regularizers
 from .base import Layer
 
 
@@ -215,3 +215,19 @@ class Lambda(Layer):
 
     def call(self, inputs):
         return self.function(inputs, **self.arguments)
+
+    def get_config(self):
+        """The function is saved by name only (never its code): reloading finds it again through
+        registration or ``custom_objects``."""
+        config = super().get_config()
+        config.update(function=registry.serialize_callable(self.function), arguments=self.arguments,
+                      output_shape=self._output_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        if isinstance(config.get("function"), (str, dict)):
+            config["function"] = registry.deserialize_callable(
+                config["function"], custom_objects, kind=f"Lambda layer {config.get('name')!r}")
+        return cls(**config)

@@ -162,6 +162,9 @@ class Functional(Model):
         return rows
 
     def get_config(self):
-        from .. import saving
-        return saving.functional_config(self)
+        from .functional_config import functional_config
+        return functional_config(self)
+
+    def get_build_config(self):
+        return None  # the graph in the config fixes every shape
 

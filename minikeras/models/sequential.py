@@ -1,4 +1,5 @@
 """``Sequential``: a plain stack of layers, each feeding the next."""
+from .. import layers as layers_module
 from ..layers.base import Layer
 from ..layers.input_layer import Input, InputLayer, KerasTensor
 from .model import Model
@@ -114,22 +115,23 @@ class Sequential(Model):
         return getattr(self, "_output_shape", None)
 
     def get_config(self):
-        from .. import saving
         layers = []
         if self._input_batch_shape is not None:
             layers.append({"class_name": "InputLayer",
                            "config": {"batch_shape": list(self._input_batch_shape), "name": f"{self.name}_input"}})
-        layers.extend(saving.serialize_layer(l) for l in self.layers)
+        layers.extend(layers_module.serialize(l) for l in self.layers)
         return {"name": self.name, "trainable": self.trainable, "layers": layers}
+
+    def get_build_config(self):
+        return None  # the config's layers (with their input shape) already say how to build it
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from .. import saving
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for lc in config["layers"]:
             if lc["class_name"] == "InputLayer":
                 model._input_batch_shape = tuple(lc["config"]["batch_shape"])
                 continue
-            model.add(saving.deserialize_layer(lc, custom_objects), rebuild=False)
+            model.add(layers_module.deserialize(lc, custom_objects), rebuild=False)
         model._maybe_rebuild()
         return model

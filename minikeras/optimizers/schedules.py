@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from .. import backend
+from .. import backend, registry
 
 
 def _steps(step):
@@ -217,20 +217,18 @@ _ALL = {cls.__name__: cls for cls in (ExponentialDecay, InverseTimeDecay, Piecew
                                       PolynomialDecay, CosineDecay, CosineDecayRestarts)}
 
 
+registry.register_builtins("schedules", _ALL, kind="learning rate schedule", module="keras.optimizers.schedules",
+                           example="ExponentialDecay")
+
+
 def serialize(schedule):
     """A Keras-style config dict: ``{"module", "class_name", "config", "registered_name"}``."""
-    return {"module": "keras.optimizers.schedules", "class_name": type(schedule).__name__,
-            "config": schedule.get_config(), "registered_name": None}
+    return registry.serialize(schedule)
 
 
 def deserialize(config, custom_objects=None):
     """Rebuild a schedule from ``serialize``'s dict (custom classes via ``custom_objects``)."""
-    name = config.get("class_name")
-    cls = (custom_objects or {}).get(name) or _ALL.get(name)
-    if cls is None:
-        raise ValueError(f"Unknown learning rate schedule {name!r}; valid choices are {sorted(_ALL)} "
-                         "(pass custom classes in `custom_objects`).")
-    return cls.from_config(dict(config.get("config", {})))
+    return registry.deserialize(config, custom_objects, family="schedules")
 
 
 def get(identifier):
