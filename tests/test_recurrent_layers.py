@@ -136,7 +136,8 @@ def test_embedding_matches_keras_and_accumulates_gradients(keras_ref, rng, float
 
 def test_two_dimensional_input_is_a_clear_error(rng):
     layer = SimpleRNN(8, name="rnn_demo")
-    with pytest.raises(ValueError, match=r"'rnn_demo' \(SimpleRNN\) expects 3-D input.*\(32, 784\)"):
+    with pytest.raises(ValueError, match=r"'rnn_demo' \(SimpleRNN\) is incompatible with the layer: "
+                                         r"expected a 3-D input.*\(32, 784\)"):
         layer(rng.standard_normal((32, 784)).astype("float32"))
     lstm = LSTM(4)
     lstm(rng.standard_normal((2, 3, 5)).astype("float32"))

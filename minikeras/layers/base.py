@@ -47,6 +47,7 @@ class Layer:
         self._trainable_variables = []
         self._non_trainable_variables = []
         self._losses = []
+        self._weight_regularizers = []  # (variable, regularizer) pairs from add_weight
         self._inbound_nodes = []
         self._build_input_shape = None
         self._batch_input_shape = None
@@ -97,14 +98,9 @@ class Layer:
         var.path = f"{self.name}/{var.name}"
         reg = regularizers.get(regularizer)
         if reg is not None:
-            self._regularizers().append((var, reg))
+            self._weight_regularizers.append((var, reg))
         (self._trainable_variables if trainable else self._non_trainable_variables).append(var)
         return var
-
-    def _regularizers(self):
-        if "_weight_regularizers" not in self.__dict__:
-            object.__setattr__(self, "_weight_regularizers", [])
-        return self._weight_regularizers
 
     # -- weights ---------------------------------------------------------------
     @property
@@ -184,11 +180,14 @@ class Layer:
         """Record an extra loss term (e.g. an activity penalty) during ``call``."""
         self._losses.append(loss)
 
+    def regularization_losses(self):
+        """The penalties of this layer's own regularized weights, computed now (its sublayers'
+        are theirs to give); ``losses`` collects them with the ``add_loss`` terms of the tree."""
+        return [reg(var) for var, reg in self._weight_regularizers]
+
     @property
     def losses(self):
-        out = list(self._losses)
-        for var, reg in self.__dict__.get("_weight_regularizers", ()):
-            out.append(reg(var))
+        out = list(self._losses) + self.regularization_losses()
         for layer in self._layers:
             out.extend(layer.losses)
         return out

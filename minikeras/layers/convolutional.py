@@ -2,6 +2,7 @@
 from .. import activations, constraints, initializers, ops, regularizers
 from ..ops.nn import conv_output_length
 from .base import Layer
+from .input_spec import check_rank, incompatible_input
 from .core import cast_to_layer_dtype
 
 
@@ -69,9 +70,7 @@ class BaseConv(Layer):
 
     def _check_input_shape(self, input_shape):
         input_shape = tuple(input_shape)
-        if len(input_shape) != self.rank + 2:
-            raise ValueError(f"Input 0 of layer {self._who()} expects rank {self.rank + 2} inputs "
-                             f"(batch, {'spatial, ' * self.rank}channels), got shape {input_shape}.")
+        check_rank(self, input_shape, self.rank + 2, f"(batch, {'spatial, ' * self.rank}channels)")
         if input_shape[-1] is None:
             raise ValueError(f"{self._who()} needs a known channel axis, got input shape {input_shape}.")
         self.compute_output_shape(input_shape)  # raises when the kernel does not fit
@@ -95,9 +94,8 @@ class BaseConv(Layer):
     def call(self, inputs):
         in_channels = self.kernel.shape[-2]
         if inputs.ndim != self.rank + 2 or inputs.shape[-1] != in_channels:
-            raise ValueError(f"Input 0 of layer {self._who()} is incompatible with the layer: expected "
-                             f"a rank-{self.rank + 2} input with {in_channels} channels on the last axis, "
-                             f"but received an input with shape {inputs.shape}.")
+            raise incompatible_input(self, f"a rank-{self.rank + 2} input with {in_channels} channels on the "
+                                           "last axis", inputs.shape)
         self.compute_output_shape(inputs.shape)
         x = cast_to_layer_dtype(self, inputs)
         if self._fused:

@@ -3,6 +3,7 @@ import math
 
 from .. import activations, backend, constraints, initializers, ops, registry, regularizers
 from .base import Layer
+from .input_spec import incompatible_input
 
 
 def cast_to_layer_dtype(layer, x):
@@ -51,9 +52,7 @@ class Dense(Layer):
     def call(self, inputs):
         in_dim = self.kernel.value.shape[0]
         if not inputs.value.ndim or inputs.value.shape[-1] != in_dim:
-            raise ValueError(f"Input 0 of layer {self.name!r} (Dense) is incompatible with the layer: "
-                             f"expected axis -1 of the input to have value {in_dim}, but received an "
-                             f"input with shape {inputs.shape}.")
+            raise incompatible_input(self, f"axis -1 of the input to have value {in_dim}", inputs.shape)
         x = cast_to_layer_dtype(self, inputs)
         if self._fused:
             y = ops.dense(x, self.kernel, self.bias, self._fused)

@@ -2,6 +2,7 @@
 from .. import constraints, initializers, ops, regularizers
 from .base import Layer
 from .core import cast_to_layer_dtype
+from .input_spec import incompatible_input
 
 
 def _check_axis(layer, axis, input_shape):
@@ -72,9 +73,8 @@ class BatchNormalization(Layer):
     def _check_input(self, inputs):
         rank = inputs.ndim
         if not -rank <= self.axis < rank or inputs.shape[self.axis] != self._features:
-            raise ValueError(f"Input 0 of layer {self.name!r} (BatchNormalization) is incompatible with the "
-                             f"layer: expected axis {self.axis} of the input to have value {self._features}, "
-                             f"but received an input with shape {inputs.shape}.")
+            raise incompatible_input(self, f"axis {self.axis} of the input to have value {self._features}",
+                                     inputs.shape)
 
     def call(self, inputs, training=None):
         self._check_input(inputs)
@@ -163,9 +163,8 @@ class LayerNormalization(Layer):
         expected = self._norm_sizes
         got = tuple(inputs.shape[a] for a in self._norm_axes) if inputs.ndim == self._rank else None
         if got != expected:
-            raise ValueError(f"Input 0 of layer {self.name!r} (LayerNormalization) is incompatible with the "
-                             f"layer: expected rank {self._rank} with sizes {expected} on axes "
-                             f"{list(self._norm_axes)}, but received an input with shape {inputs.shape}.")
+            raise incompatible_input(self, f"rank {self._rank} with sizes {expected} on axes "
+                                           f"{list(self._norm_axes)}", inputs.shape)
         return ops.layer_normalization(cast_to_layer_dtype(self, inputs), self.gamma, self.beta,
                                        self._norm_axes, self.epsilon, self.rms_scaling)
 

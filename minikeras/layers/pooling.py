@@ -4,6 +4,7 @@ from ..ops.nn import conv_output_length
 from .base import Layer
 from .convolutional import check_data_format, normalize_tuple
 from .core import cast_to_layer_dtype
+from .input_spec import check_rank
 
 
 class BasePooling(Layer):
@@ -25,8 +26,7 @@ class BasePooling(Layer):
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)
         who = f"{type(self).__name__} {self.name!r}"
-        if len(input_shape) != self.rank + 2:
-            raise ValueError(f"Input 0 of layer {who} expects rank {self.rank + 2} inputs, got shape {input_shape}.")
+        check_rank(self, input_shape, self.rank + 2, "(batch, spatial axes, channels)")
         spatial = []
         for n, k, s in zip(input_shape[1:-1], self.pool_size, self.strides):
             out = conv_output_length(n, k, s, self.padding)
@@ -91,9 +91,7 @@ class BaseGlobalPooling(Layer):
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)
-        if len(input_shape) != self.rank + 2:
-            raise ValueError(f"Input 0 of layer {type(self).__name__} {self.name!r} expects rank "
-                             f"{self.rank + 2} inputs, got shape {input_shape}.")
+        check_rank(self, input_shape, self.rank + 2, "(batch, spatial axes, channels)")
         if self.keepdims:
             return (input_shape[0],) + (1,) * self.rank + (input_shape[-1],)
         return (input_shape[0], input_shape[-1])

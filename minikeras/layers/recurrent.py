@@ -5,6 +5,7 @@ from .. import activations, backend, constraints, initializers, ops, regularizer
 from ..ops.rnn import RNN_ACTIVATIONS
 from .base import Layer
 from .core import cast_to_layer_dtype
+from .input_spec import check_rank, incompatible_input
 
 
 def _kernel_activation(fn, arg, who):
@@ -74,10 +75,8 @@ class _RNN(Layer):
         return f"{type(self).__name__} {self.name!r}"
 
     def _check_shape(self, shape):
-        if shape is None or len(shape) != 3:
-            raise ValueError(f"Input 0 of layer {self.name!r} ({type(self).__name__}) expects 3-D input "
-                             f"(batch, timesteps, features), got shape {None if shape is None else tuple(shape)}. "
-                             "Reshape sequences to (batch, timesteps, features), e.g. MNIST rows as (28, 28).")
+        check_rank(self, shape, 3, "(batch, timesteps, features)",
+                   hint="Reshape sequences to (batch, timesteps, features), e.g. MNIST rows as (28, 28).")
 
     def _bias_shape(self):
         return (self.gates * self.units,)
@@ -112,9 +111,7 @@ class _RNN(Layer):
         self._check_shape(inputs.shape)
         features = self.kernel.shape[0]
         if inputs.shape[-1] != features:
-            raise ValueError(f"Input 0 of layer {self.name!r} ({type(self).__name__}) is incompatible with the "
-                             f"layer: expected axis -1 of the input to have value {features}, but received an "
-                             f"input with shape {inputs.shape}.")
+            raise incompatible_input(self, f"axis -1 of the input to have value {features}", inputs.shape)
         x = cast_to_layer_dtype(self, inputs)
         if initial_state is not None:
             initial_state = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]

@@ -2,6 +2,7 @@
 from .. import layers as layers_module
 from ..layers.base import Layer
 from ..layers.input_layer import Input, InputLayer, KerasTensor
+from ..layers.input_spec import incompatible_input
 from .model import Model
 
 
@@ -92,8 +93,7 @@ class Sequential(Model):
             # (the first comparison settles the usual case, a fully known sample shape, cheaply)
             if len(got) != len(expected) or (got[1:] != expected[1:] and any(
                     e is not None and e != g for e, g in zip(expected[1:], got[1:]))):
-                raise ValueError(f"Input 0 of layer {self.name!r} is incompatible with the layer: expected "
-                                 f"shape={expected}, found shape={got}.")
+                raise incompatible_input(self, f"shape={expected}", got)
         x = inputs
         for layer in self._layers:
             if layer.__class__ is not InputLayer:
