@@ -146,13 +146,11 @@ class no_grad:
         return without_gradients
 
 
-def current_training_flag():
-    """The ``training`` value the enclosing layer call was given (None outside any call)."""
-    return _training.get()
-
-
-# ``token = enter_training(flag)`` ... ``exit_training(token)``: what ``Layer.__call__`` does
-# around ``call`` so that nested layers see the flag (bound methods: the hot path stays cheap).
+# ``current_training_flag()``: the ``training`` value the enclosing layer call was given (None
+# outside any call). ``token = enter_training(flag)`` ... ``exit_training(token)``: what
+# ``Layer.__call__`` does around ``call`` so that nested layers see the flag. (Bound methods
+# of the context variable: every layer call uses them, so they stay cheap.)
+current_training_flag = _training.get
 enter_training = _training.set
 exit_training = _training.reset
 
@@ -185,7 +183,7 @@ class Function:
         return f"<Function {self.__name__}>"
 
     def __call__(self, *inputs, **attrs):
-        # (Unrolled for one and two inputs: this runs for every op, so it is written for speed.)
+        # (Unrolled for up to three inputs: this runs for every op, so it is written for speed.)
         try:
             if len(inputs) == 1:
                 x = inputs[0]
@@ -193,6 +191,9 @@ class Function:
             elif len(inputs) == 2:
                 x, y = inputs
                 values, needs = (x.value, y.value), (x.requires_grad, y.requires_grad)
+            elif len(inputs) == 3:
+                x, y, z = inputs
+                values, needs = (x.value, y.value, z.value), (x.requires_grad, y.requires_grad, z.requires_grad)
             else:
                 values, needs = tuple(map(_value_of, inputs)), tuple(map(_requires_grad, inputs))
         except AttributeError:  # None or constant arrays among the inputs

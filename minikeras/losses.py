@@ -238,8 +238,8 @@ def _fused_forward(y_pred, loss, y_true, sample_weight, reduced=True):
     v, cache, mask = loss._forward(y_true, y_pred)
     if not reduced:
         return v, (loss, cache, y_pred.shape, None)
-    out, reduce_cache = K.reduce_losses_forward(v, _prepare_weights(loss, v, sample_weight, mask),
-                                                loss.reduction, scalar_grad=True)
+    weights = None if sample_weight is None and mask is None else _prepare_weights(loss, v, sample_weight, mask)
+    out, reduce_cache = K.reduce_losses_forward(v, weights, loss.reduction, scalar_grad=True)
     return out, (loss, cache, y_pred.shape, reduce_cache)
 
 

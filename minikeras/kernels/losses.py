@@ -194,12 +194,11 @@ def reduce_losses_forward(values, weights=None, reduction="sum_over_batch_size",
 def reduce_losses_backward(g, cache, needs=(True,)):
     """Returns ``(dvalues,)``, the gradient of the per-sample losses."""
     reduced, scale, w, vshape, ushape, scalar_grad = cache
-    xp = get_array_module(g)
     if not reduced:
         return (g if w is None else unbroadcast(g * w, vshape).reshape(vshape),)
     s = g if scale is None else g * scale
     if w is None:
-        return (s if scalar_grad else xp.broadcast_to(s, vshape),)
+        return (s if scalar_grad else get_array_module(g).broadcast_to(s, vshape),)
     if ushape == vshape:
         return (s * w,)
-    return (unbroadcast(xp.broadcast_to(s * w, ushape), vshape).reshape(vshape),)
+    return (unbroadcast(get_array_module(g).broadcast_to(s * w, ushape), vshape).reshape(vshape),)

@@ -183,6 +183,8 @@ class Layer:
     def regularization_losses(self):
         """The penalties of this layer's own regularized weights, computed now (its sublayers'
         are theirs to give); ``losses`` collects them with the ``add_loss`` terms of the tree."""
+        if not self._weight_regularizers:
+            return []
         return [reg(var) for var, reg in self._weight_regularizers]
 
     @property
@@ -208,14 +210,17 @@ class Layer:
                 if not self.built:
                     self._maybe_build(map_structure(_shape_of, inputs))
         training = kwargs.pop("training", None)
+        outer = current_training_flag()
         if training is None:
-            training = current_training_flag()
+            training = outer
         if self._call_accepts_training:
             kwargs["training"] = training
         if "mask" in kwargs and not self._call_accepts_mask:
             kwargs.pop("mask")
         if self._losses:
             object.__setattr__(self, "_losses", [])
+        if training is outer:  # nested layers already see this flag (the usual case inside a model)
+            return self.call(inputs, *args, **kwargs)
         token = enter_training(training)  # context-local: nested layers see it, other threads do not
         try:
             return self.call(inputs, *args, **kwargs)

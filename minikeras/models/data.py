@@ -114,21 +114,28 @@ class Batches:
         n_batches = math.ceil(self.num_samples / self.batch_size)
         self.steps = n_batches if steps is None else min(steps, n_batches)
         self.shuffle = shuffle
-        self._data = (x, y, sample_weight) if sample_weight is not None else ((x, y) if targets else (x,))
+        self._data = (x, y, sample_weight)
+        self._parts = 3 if sample_weight is not None else (2 if targets else 1)
 
     def __len__(self):
         return self.steps
 
     def __iter__(self):
         """``(step, batch)`` for each batch of one pass."""
-        n, size, data = self.num_samples, self.batch_size, self._data
+        n, size, parts = self.num_samples, self.batch_size, self._parts
+        x, y, sample_weight = self._data
         order = backend.rng().permutation(n) if self.shuffle else None
         if order is not None and backend.xp() is not backend.np:
             order = backend.xp().asarray(order)
         for step in range(self.steps):
             start = step * size
             index = slice(start, min(start + size, n)) if order is None else order[start:start + size]
-            yield step, tuple(take(part, index) for part in data)
+            if parts == 2:
+                yield step, (take(x, index), take(y, index))
+            elif parts == 1:
+                yield step, (take(x, index),)
+            else:
+                yield step, (take(x, index), take(y, index), take(sample_weight, index))
 
 
 def split_validation(x, y, sample_weight, fraction):

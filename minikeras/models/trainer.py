@@ -141,8 +141,8 @@ class Trainer:
 
     def _layer_losses(self):
         """``self.losses`` (regularization penalties and add_loss terms), without re-walking the
-        layer tree every step: the layers are collected once per compile, and each gives its
-        own penalties."""
+        layer tree every step: the layers (and those with regularized weights) are collected once
+        per compile, and each gives its own penalties."""
         from ..layers.base import Layer
         if type(self).losses is not Layer.losses:
             return self.losses
@@ -153,10 +153,13 @@ class Trainer:
                 layer = stack.pop()
                 layers.append(layer)
                 stack.extend(layer._layers)
-            cache = self._losses_cache = layers
+            regularized = [layer for layer in layers if layer._weight_regularizers]
+            cache = self._losses_cache = (layers, regularized)
+        layers, regularized = cache
         out = []
-        for layer in cache:
+        for layer in regularized:
             out += layer.regularization_losses()
+        for layer in layers:
             if layer._losses:
                 out += layer._losses
         return out
