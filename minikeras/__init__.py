@@ -12,4 +12,4 @@ from .layers import Input, Layer
 from .models import Model, Sequential, clone_model
 from .variables import Variable
 
-__version__ = "0.1.0"
+from .version import __version__
