@@ -13,3 +13,12 @@ from .models import Model, Sequential, clone_model
 from .variables import Variable
 
 from .version import __version__
+
+
+def __getattr__(name):
+    # ``keras.wrappers`` (needs scikit-learn) and ``keras.tuner`` load on first use, so that
+    # ``import minikeras`` stays fast and needs neither.
+    if name in ("tuner", "wrappers"):
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

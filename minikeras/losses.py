@@ -34,14 +34,39 @@ def _to_module(x, xp, dtype=None):
     return xp.asarray(x, dtype=dtype)
 
 
-def _pred_tensor(y_pred):
-    """``y_pred`` as a float Tensor (arrays are converted with the default float dtype)."""
+def _pred_tensor(y_pred, dtype=None):
+    """``y_pred`` as a float Tensor: of ``dtype`` when given (a loss object's compute dtype;
+    casting a Tensor keeps it differentiable), else integers become floatx."""
     if isinstance(y_pred, Tensor):
+        if dtype is not None and y_pred.value.dtype != dtype:
+            from . import ops
+            return ops.cast(y_pred, dtype)
         return y_pred
     arr = backend.convert_to_array(y_pred)
+    if dtype is not None:
+        return Tensor(arr if arr.dtype == dtype else arr.astype(dtype))
     if arr.dtype.kind != "f":
         arr = arr.astype(backend.floatx())
     return Tensor(arr)
+
+
+def _check_probability_targets(who, y_true):
+    """Targets of a probability cross-entropy must lie in [0, 1]: Keras 3 (torch backend) refuses
+    others, and labels such as 0/255 or -1/+1 would otherwise give a meaningless, even negative,
+    loss. (With ``from_logits=True`` Keras accepts any targets, and so does minikeras.)"""
+    if not y_true.size:
+        return
+    xp = _xp_of(y_true)
+    if xp is np:
+        low, high = y_true.min(), y_true.max()
+        if low >= 0 and high <= 1:  # (NaN fails both and is reported)
+            return
+    elif not bool(((y_true < 0) | (y_true > 1) | (y_true != y_true)).any()):  # one host sync on the GPU
+        return
+    low, high = (float(backend.to_numpy(f(y_true))) for f in (xp.min, xp.max))
+    raise ValueError(f"{who}: y_true must hold probabilities between 0 and 1, but its values go from "
+                     f"{low:g} to {high:g} (shape {tuple(y_true.shape)}). Rescale the labels to 0/1 "
+                     "(e.g. y / 255 or (y + 1) / 2), or pass from_logits=True if y_pred holds logits.")
 
 
 def _expand(x):
@@ -163,8 +188,13 @@ class Loss:
     def call(self, y_true, y_pred):
         raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred).")
 
+    def compute_dtype(self):
+        """The dtype the loss is computed in: ``dtype``, else floatx (Keras 3 casts y_true and
+        y_pred to it, so float16 predictions still give a finite float32 loss)."""
+        return self.dtype or backend.floatx()
+
     def __call__(self, y_true, y_pred, sample_weight=None):
-        yp = _pred_tensor(y_pred)
+        yp = _pred_tensor(y_pred, self.compute_dtype())
         xp = _xp_of(yp.value)
         dtype = yp.value.dtype
         yt = Tensor(_to_module(y_true, xp, dtype=dtype))
@@ -270,7 +300,8 @@ class _FusedLoss(Loss):
     def __call__(self, y_true, y_pred, sample_weight=None):
         if not self._fused:
             return Loss.__call__(self, y_true, y_pred, sample_weight)
-        yp = y_pred if isinstance(y_pred, Tensor) else _pred_tensor(y_pred)
+        dtype = self.dtype or backend.floatx()
+        yp = y_pred if y_pred.__class__ is Tensor and y_pred.value.dtype == dtype else _pred_tensor(y_pred, dtype)
         return _fused(yp, loss=self, y_true=y_true, sample_weight=sample_weight)
 
     def _targets(self, y_true, yp):
@@ -351,6 +382,8 @@ class BinaryCrossentropy(_FusedLoss):
         yt, yp = self._targets(y_true, yp)
         if self.label_smoothing:
             yt = yt * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+        if not self.from_logits:
+            _check_probability_targets(self.name, yt)
         v, cache = K.binary_crossentropy_forward(yt, yp, from_logits=self.from_logits)
         return v, cache, None
 
@@ -417,6 +450,45 @@ class SparseCategoricalCrossentropy(_FusedLoss):
                 "ignore_class": self.ignore_class, "axis": self.axis}
 
 
+class KLDivergence(_FusedLoss):
+    """Kullback-Leibler divergence sum(t * log(t / p)) of predicted from target distributions
+    over the last axis; both are clipped to [eps, 1] first, as in Keras."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="kl_divergence", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+    def _forward(self, y_true, yp):
+        yt, yp = self._targets(y_true, yp)
+        v, cache = K.kl_divergence_forward(yt, yp)
+        return v, cache, None
+
+    _backward = staticmethod(K.kl_divergence_backward)
+
+
+class CosineSimilarity(_FusedLoss):
+    """Minus the cosine of the angle between y_true and y_pred along ``axis``: minimising it
+    aligns the predictions with the targets (-1 is a perfect match; a zero vector gives 0)."""
+
+    def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        if not isinstance(axis, int) or isinstance(axis, bool):
+            raise ValueError(f"{self.name}: axis must be an integer, got {axis!r}.")
+        self.axis = axis
+
+    def _forward(self, y_true, yp):
+        yt, yp = self._targets(y_true, yp)
+        if not -yp.ndim <= self.axis < yp.ndim:
+            raise ValueError(f"{self.name}: axis={self.axis} is out of range for predictions of shape "
+                             f"{tuple(yp.shape)}.")
+        v, cache = K.cosine_similarity_forward(yt, yp, axis=self.axis)
+        return v, cache, None
+
+    _backward = staticmethod(K.cosine_similarity_backward)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
 class LossFunctionWrapper(Loss):
     """A plain function ``fn(y_true, y_pred, **kwargs)`` returning per-sample losses, as a Loss."""
 
@@ -475,13 +547,25 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     return _per_sample(SparseCategoricalCrossentropy(from_logits, ignore_class, axis), y_true, y_pred)
 
 
+def kl_divergence(y_true, y_pred):
+    """Per-sample Kullback-Leibler divergence over the last axis."""
+    return _per_sample(KLDivergence(), y_true, y_pred)
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """Per-sample negative cosine similarity along ``axis`` (a loss: -1 means aligned)."""
+    return _per_sample(CosineSimilarity(axis=axis), y_true, y_pred)
+
+
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
+kld = KLD = kl_divergence
 
 # ---------------------------------------------------------------- lookup
 
 _CLASSES = {c.__name__: c for c in (MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossentropy,
-                                     CategoricalCrossentropy, SparseCategoricalCrossentropy)}
+                                     CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence,
+                                     CosineSimilarity)}
 _BY_NAME = dict(_CLASSES)
 _BY_NAME.update({
     "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError, "MSE": MeanSquaredError,
@@ -490,11 +574,14 @@ _BY_NAME.update({
     "binary_crossentropy": BinaryCrossentropy, "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "kl_divergence": KLDivergence, "kld": KLDivergence, "KLD": KLDivergence,
+    "cosine_similarity": CosineSimilarity,
 })
 _BY_FUNCTION = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
                 huber: Huber, binary_crossentropy: BinaryCrossentropy,
                 categorical_crossentropy: CategoricalCrossentropy,
-                sparse_categorical_crossentropy: SparseCategoricalCrossentropy}
+                sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+                kl_divergence: KLDivergence, cosine_similarity: CosineSimilarity}
 
 
 registry.register_builtins("losses", _BY_NAME, kind="loss", module="keras.losses", example="mse")

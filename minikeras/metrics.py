@@ -11,8 +11,9 @@ import numpy as np
 
 from . import backend, naming, registry
 from .autodiff import Tensor, as_array, no_grad
+from .kernels import activations as KA
 from .kernels import losses as K
-from .losses import _sparse_labels, _to_module, same_rank
+from .losses import _check_probability_targets, _sparse_labels, _to_module, same_rank
 from .variables import Variable
 
 # ---------------------------------------------------------------- helpers
@@ -328,13 +329,13 @@ def _check_same(who, yt, yp):
 
 
 def _kernel_metric(who, forward, **kw):
-    def fn(y_true, y_pred):
+    def fn(y_true, y_pred, **call_kw):
         yt, yp = _pair(y_true, y_pred)
         if yp.dtype.kind != "f":
             yp = yp.astype(backend.floatx())
         yt, yp = same_rank(yt.astype(yp.dtype, copy=False), yp)
         _check_same(who, yt, yp)
-        return forward(yt, yp, **kw)[0]
+        return forward(yt, yp, **kw, **call_kw)[0]
     fn.__name__ = who
     return fn
 
@@ -343,6 +344,15 @@ mean_squared_error = _kernel_metric("mean_squared_error", K.mean_squared_error_f
 mean_absolute_error = _kernel_metric("mean_absolute_error", K.mean_absolute_error_forward)
 mse = mean_squared_error
 mae = mean_absolute_error
+kl_divergence = _kernel_metric("kl_divergence", K.kl_divergence_forward)
+
+
+_negative_cosine = _kernel_metric("cosine_similarity", K.cosine_similarity_forward)
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """Per-sample cosine of the angle between y_true and y_pred (+1 aligned; the loss is its negative)."""
+    return -_negative_cosine(y_true, y_pred, axis=axis)
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
@@ -352,6 +362,8 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
     _check_same("binary_crossentropy", yt, yp)
     if label_smoothing:
         yt = yt * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if not from_logits:
+        _check_probability_targets("binary_crossentropy", yt)
     return K.binary_crossentropy_forward(yt, yp, from_logits=from_logits)[0]
 
 
@@ -476,6 +488,27 @@ class RootMeanSquaredError(Mean):
         return Tensor(xp.sqrt(Mean.result(self).value))
 
 
+class KLDivergence(MeanMetricWrapper):
+    """Mean Kullback-Leibler divergence between target and predicted distributions."""
+
+    def __init__(self, name="kl_divergence", dtype=None):
+        super().__init__(kl_divergence, name=name, dtype=dtype)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}
+
+
+class CosineSimilarity(MeanMetricWrapper):
+    """Mean cosine similarity between y_true and y_pred along ``axis`` (1 is a perfect match)."""
+
+    def __init__(self, name="cosine_similarity", dtype=None, axis=-1):
+        super().__init__(cosine_similarity, name=name, dtype=dtype, axis=axis)
+        self.axis = axis
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, "axis": self.axis}
+
+
 class BinaryCrossentropy(MeanMetricWrapper):
     """Mean binary cross-entropy."""
 
@@ -587,6 +620,211 @@ class Recall(_Confusion):
         return Tensor(r[0] if self._scalar else r)
 
 
+class AUC(Metric):
+    """Area under the ROC curve (or the precision-recall curve), as Keras 3 estimates it.
+
+    Predictions are compared with ``num_thresholds`` thresholds, ``-eps, 1/(n-1), ...,
+    (n-2)/(n-1), 1 + eps`` (or ``[-eps] + sorted(thresholds) + [1 + eps]``); a prediction
+    counts as positive above a threshold, a label as positive when it is non-zero. The
+    confusion counts accumulate over batches and ``result()`` integrates the curve they trace:
+    with ``summation_method="interpolation"`` by the trapezoidal rule for ROC and by Davis and
+    Goadrich's interpolation of precision for PR ("minoring"/"majoring" take the lower/upper
+    of each pair of heights). ``multi_label=True`` keeps counts per label (the last axis) and
+    averages the per-label areas (weighted by ``label_weights``); otherwise every label of
+    every sample counts as one prediction, weighted by ``label_weights`` of its column.
+    """
+
+    _CURVES = ("ROC", "PR", "PRGAIN")
+    _SUMMATIONS = ("interpolation", "minoring", "majoring")
+
+    def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation", name=None, dtype=None,
+                 thresholds=None, multi_label=False, num_labels=None, label_weights=None, from_logits=False):
+        super().__init__(name=name, dtype=dtype)
+        curve_name = str(curve).upper()
+        if curve_name not in self._CURVES:
+            raise ValueError(f"AUC: invalid curve {curve!r}; expected one of {list(self._CURVES)}.")
+        summation = str(summation_method).lower()
+        if summation not in self._SUMMATIONS:
+            raise ValueError(f"AUC: invalid summation_method {summation_method!r}; expected one of "
+                             f"{list(self._SUMMATIONS)}.")
+        self.curve, self.summation_method = curve_name, summation
+        self._init_from_thresholds = thresholds is not None
+        if thresholds is not None:
+            inner = sorted(float(t) for t in (np.atleast_1d(thresholds)))
+            self.num_thresholds = len(inner) + 2
+            # Keras takes the bucketing shortcut when 0, thresholds..., 1 are evenly spaced.
+            spread = np.array([0.0] + inner + [1.0])
+            even = np.arange(len(spread), dtype=np.float32) / (len(spread) - 1)
+            self._evenly = bool(np.allclose(spread, even, atol=backend.epsilon()))
+        else:
+            if not isinstance(num_thresholds, int) or isinstance(num_thresholds, bool) or num_thresholds <= 1:
+                raise ValueError(f"AUC: num_thresholds must be an integer > 1, got {num_thresholds!r}.")
+            self.num_thresholds = num_thresholds
+            inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+            self._evenly = True
+        self._thresholds = np.array([0.0 - backend.epsilon()] + inner + [1.0 + backend.epsilon()])
+        self.multi_label = bool(multi_label)
+        self.num_labels = num_labels
+        self.label_weights = None if label_weights is None else np.asarray(label_weights, dtype=self._dtype)
+        self._from_logits = bool(from_logits)
+        if num_labels and not self.multi_label:
+            raise ValueError("AUC: num_labels is only used when multi_label=True.")
+        self._built = False
+        if not self.multi_label or num_labels:
+            self._build(num_labels)
+
+    @property
+    def thresholds(self):
+        return list(self._thresholds)
+
+    def _build(self, num_labels):
+        shape = (self.num_thresholds, num_labels) if self.multi_label else (self.num_thresholds,)
+        self._num_labels = num_labels
+        self.true_positives = self.add_weight(shape=shape, name="true_positives")
+        self.false_positives = self.add_weight(shape=shape, name="false_positives")
+        self.true_negatives = self.add_weight(shape=shape, name="true_negatives")
+        self.false_negatives = self.add_weight(shape=shape, name="false_negatives")
+        self._built = True
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        yt, yp = _pair(y_true, y_pred, self._dtype)
+        yt = yt.astype(self._dtype, copy=False)
+        xp = backend.get_array_module(yp)
+        if self._from_logits:
+            yp = KA.sigmoid_forward(yp)[0]
+        yp, yt = same_rank(yp, yt)
+        _check_same(self.name, yt, yp)
+        if self.multi_label:
+            if yp.ndim != 2:
+                raise ValueError(f"{self.name}: multi_label=True needs predictions of rank 2 (samples, labels), "
+                                 f"got shape {tuple(yp.shape)}.")
+            if not self._built:
+                self._build(yp.shape[1])
+            elif yp.shape[1] != self._num_labels:
+                raise ValueError(f"{self.name}: built for {self._num_labels} labels, got predictions of shape "
+                                 f"{tuple(yp.shape)}.")
+        weights = None
+        if sample_weight is not None:
+            sw = _to_module(sample_weight, xp, self._dtype)
+            sw = sw.reshape(sw.shape + (1,))  # Keras: expand, then match y_true's rank without expanding
+            if sw.ndim == yt.ndim + 1 and sw.shape[-1] == 1:
+                sw = sw[..., 0]
+            try:
+                weights = xp.broadcast_to(sw, yp.shape)
+            except ValueError:
+                raise ValueError(f"{self.name}: sample_weight of shape {tuple(np.shape(sample_weight))} does not "
+                                 f"fit predictions of shape {tuple(yp.shape)}.") from None
+        if self.label_weights is not None and not self.multi_label:
+            lw = xp.broadcast_to(_to_module(self.label_weights, xp), yp.shape)
+            weights = lw if weights is None else weights * lw
+        positive = yt != 0
+        tp, fp, total_true, total_false = (self._bucketed if self._evenly else self._compared)(
+            xp, positive, yp, weights)
+        _add(self.true_positives, tp)
+        _add(self.false_positives, fp)
+        _add(self.true_negatives, total_false - fp)
+        _add(self.false_negatives, total_true - tp)
+
+    def _bucketed(self, xp, positive, yp, weights):
+        """Evenly spaced thresholds: each prediction falls in one bucket, ceil(p * (n - 1)) - 1,
+        and a reversed cumulative sum of the per-bucket weights gives the counts above each threshold."""
+        n = self.num_thresholds
+        dt = yp.dtype
+        w = xp.ones(yp.shape, dtype=dt) if weights is None else weights.astype(dt, copy=False)
+        true_w = positive.astype(dt) * w
+        false_w = (1 - positive.astype(dt)) * w
+        p = xp.clip(yp, 0, 1)
+        buckets = xp.maximum(xp.ceil(p * dt.type(n - 1)) - 1, 0).astype(np.int64)
+        if self.multi_label:
+            labels = yp.shape[1]
+            buckets = buckets + xp.arange(labels) * n  # one block of n buckets per label
+            size, shape = n * labels, (labels, n)
+        else:
+            buckets, true_w, false_w = buckets.reshape(-1), true_w.reshape(-1), false_w.reshape(-1)
+            size, shape = n, (n,)
+
+        def above(values):
+            per_bucket = xp.bincount(buckets.reshape(-1), weights=values.reshape(-1), minlength=size)
+            per_bucket = per_bucket.astype(dt).reshape(shape)
+            counts = xp.flip(xp.cumsum(xp.flip(per_bucket, axis=-1), axis=-1), axis=-1)
+            return counts.T if self.multi_label else counts
+        axis = 0 if self.multi_label else None
+        return above(true_w), above(false_w), true_w.sum(axis=axis), false_w.sum(axis=axis)
+
+    def _compared(self, xp, positive, yp, weights):
+        """Any thresholds: compare every prediction with every threshold."""
+        dt = yp.dtype
+        t = xp.asarray(self._thresholds, dtype=dt)
+        if not self.multi_label:
+            yp, positive = yp.reshape(-1), positive.reshape(-1)
+            weights = None if weights is None else weights.reshape(-1)
+        above = yp[None] > t.reshape((-1,) + (1,) * yp.ndim)
+        w = xp.ones(yp.shape, dtype=dt) if weights is None else weights.astype(dt, copy=False)
+        true_w, false_w = positive * w, ~positive * w
+        return ((above * true_w).sum(axis=1), (above * false_w).sum(axis=1),
+                true_w.sum(axis=0), false_w.sum(axis=0))
+
+    def _average(self, xp, per_label):
+        if not self.multi_label:
+            return per_label.sum()
+        by_label = per_label.sum(axis=0)
+        if self.label_weights is None:
+            return by_label.mean()
+        lw = _to_module(self.label_weights, xp)
+        return _divide_no_nan(xp, (by_label * lw).sum(), lw.sum())
+
+    def _interpolated_pr(self, xp, tp, fp, fn):
+        """Davis & Goadrich: precision interpolated linearly in TP and P = TP + FP between thresholds."""
+        dtp = tp[:-1] - tp[1:]
+        p = tp + fp
+        dp = p[:-1] - p[1:]
+        slope = _divide_no_nan(xp, dtp, xp.maximum(dp, 0))
+        intercept = tp[1:] - slope * p[1:]
+        both = (p[:-1] > 0) & (p[1:] > 0)
+        ratio = xp.where(both, _divide_no_nan(xp, p[:-1], xp.maximum(p[1:], 0)), 1)
+        increments = _divide_no_nan(xp, slope * (dtp + intercept * xp.log(ratio)),
+                                    xp.maximum(tp[1:] + fn[1:], 0))
+        return self._average(xp, increments)
+
+    def result(self):
+        if not self._built:
+            return Tensor(backend.xp().zeros((), dtype=self._dtype))
+        tp, fp = self.true_positives.value, self.false_positives.value
+        tn, fn = self.true_negatives.value, self.false_negatives.value
+        xp = backend.get_array_module(tp)
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            value = self._interpolated_pr(xp, tp, fp, fn)
+        else:
+            recall = _divide_no_nan(xp, tp, tp + fn)
+            if self.curve == "ROC":
+                x, y = _divide_no_nan(xp, fp, fp + tn), recall
+            elif self.curve == "PR":
+                x, y = recall, _divide_no_nan(xp, tp, tp + fp)
+            else:  # PRGAIN
+                scale = _divide_no_nan(xp, tp + fn, tn + fp)
+                recall_gain = xp.where(tp == 0, 0, 1 - scale * _divide_no_nan(xp, fn, tp))
+                precision_gain = xp.where(tp == 0, 1, 1 - scale * _divide_no_nan(xp, fp, tp))
+                x, y = xp.maximum(recall_gain, 0), precision_gain
+            if self.summation_method == "interpolation":
+                heights = (y[:-1] + y[1:]) / 2
+            elif self.summation_method == "minoring":
+                heights = xp.minimum(y[:-1], y[1:])
+            else:
+                heights = xp.maximum(y[:-1], y[1:])
+            value = self._average(xp, (x[:-1] - x[1:]) * heights)
+        return Tensor(xp.asarray(value, dtype=self._dtype))
+
+    def get_config(self):
+        config = {"name": self.name, "dtype": self.dtype, "num_thresholds": self.num_thresholds,
+                  "curve": self.curve, "summation_method": self.summation_method,
+                  "multi_label": self.multi_label, "num_labels": self.num_labels,
+                  "label_weights": None if self.label_weights is None else self.label_weights.tolist(),
+                  "from_logits": self._from_logits}
+        if self._init_from_thresholds:
+            config["thresholds"] = self.thresholds[1:-1]
+        return config
+
+
 # ---------------------------------------------------------------- lookup
 
 
@@ -605,50 +843,30 @@ class _AutoAccuracy(MeanMetricWrapper):
         return {"name": self.name, "dtype": self.dtype}
 
 
+def binary_or_sparse(true_shape, pred_shape):
+    """Keras 3's rule behind compile's ``"accuracy"`` and ``"crossentropy"``, from the shapes of
+    the first batch: binary when y_pred's last dim is 1; sparse categorical when y_true has a
+    lower rank, or a last dim of 1 against a wider y_pred; categorical otherwise. The loss
+    plays no part (several sigmoid units with BCE get categorical accuracy)."""
+    binary = pred_shape[-1:] == (1,) or len(pred_shape) == 0
+    sparse = len(true_shape) < len(pred_shape) or (true_shape[-1:] == (1,) and pred_shape[-1] > 1)
+    return binary, sparse
+
+
 def _accuracy_fn_for_shapes(true_shape, pred_shape):
-    """Keras 3: binary when y_pred's last dim is 1; sparse when y_true has lower rank or a
-    last dim of 1; categorical otherwise."""
-    if pred_shape[-1:] == (1,) or len(pred_shape) == 0:
-        return binary_accuracy
-    if len(true_shape) < len(pred_shape) or (true_shape[-1:] == (1,) and pred_shape[-1] > 1):
-        return sparse_categorical_accuracy
-    return categorical_accuracy
+    binary, sparse = binary_or_sparse(tuple(true_shape), tuple(pred_shape))
+    return binary_accuracy if binary else sparse_categorical_accuracy if sparse else categorical_accuracy
 
 
 _ACCURACY_CLASS = {binary_accuracy: BinaryAccuracy, sparse_categorical_accuracy: SparseCategoricalAccuracy,
                    categorical_accuracy: CategoricalAccuracy}
 
 
-def _loss_kind(loss):
-    """'binary', 'sparse', 'categorical' or None for a loss given as name, class, object or function."""
-    from . import losses as L
-    if loss is None:
-        return None
-    if isinstance(loss, str):
-        try:
-            loss = L.get(loss)
-        except ValueError:
-            return None
-    elif inspect.isclass(loss):
-        loss = loss.__name__
-        return {"BinaryCrossentropy": "binary", "SparseCategoricalCrossentropy": "sparse",
-                "CategoricalCrossentropy": "categorical"}.get(loss)
-    if isinstance(loss, L.SparseCategoricalCrossentropy):
-        return "sparse"
-    if isinstance(loss, L.CategoricalCrossentropy):
-        return "categorical"
-    if isinstance(loss, L.BinaryCrossentropy):
-        return "binary"
-    if callable(loss) and not isinstance(loss, L.Loss):
-        return {L.sparse_categorical_crossentropy: "sparse", L.categorical_crossentropy: "categorical",
-                L.binary_crossentropy: "binary"}.get(loss)
-    return None
-
-
 _CLASSES = [Metric, Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,
             SparseCategoricalAccuracy, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy,
             MeanSquaredError, MeanAbsoluteError, RootMeanSquaredError, BinaryCrossentropy,
-            CategoricalCrossentropy, SparseCategoricalCrossentropy, Precision, Recall]
+            CategoricalCrossentropy, SparseCategoricalCrossentropy, Precision, Recall, AUC, KLDivergence,
+            CosineSimilarity]
 _BY_NAME = {c.__name__: c for c in _CLASSES}
 _BY_NAME.update({naming.to_snake_case(c.__name__): c for c in _CLASSES})
 _BY_NAME.update({"mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAbsoluteError,
@@ -661,18 +879,18 @@ for _abstract in ("Metric", "metric", "MeanMetricWrapper", "mean_metric_wrapper"
 registry.register_builtins("metrics", _BY_NAME, kind="metric", module="keras.metrics", example="mae")
 registry.register_builtin_functions([accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
                                      top_k_categorical_accuracy, sparse_top_k_categorical_accuracy,
-                                     binary_crossentropy, categorical_crossentropy,
+                                     cosine_similarity, binary_crossentropy, categorical_crossentropy,
                                      sparse_categorical_crossentropy])
 
 
-def get(identifier, loss=None, y_true=None, y_pred=None):
+def get(identifier, y_true=None, y_pred=None):
     """A Metric object from a name, class, instance or function ``fn(y_true, y_pred)``.
 
     As in Keras 3's ``compile``, a string keeps its spelling as the metric's name (``"mae"``
     logs as ``mae``); objects keep their ``.name`` and functions their ``__name__``.
-    ``"accuracy"``/``"acc"`` becomes binary, sparse categorical or categorical accuracy:
-    from the shapes of ``y_true``/``y_pred`` when given (Keras 3's rule), else from a
-    crossentropy ``loss``, else from the shapes of the first batch it sees.
+    ``"accuracy"``/``"acc"`` (any case) becomes binary, sparse categorical or categorical
+    accuracy by Keras 3's shape rule (``binary_or_sparse``): from the shapes of
+    ``y_true``/``y_pred`` when given, else from the first batch it sees.
     """
     if identifier is None:
         return None
@@ -683,13 +901,6 @@ def get(identifier, loss=None, y_true=None, y_pred=None):
             if y_true is not None and y_pred is not None:
                 fn = _accuracy_fn_for_shapes(np.shape(as_array(y_true)), np.shape(as_array(y_pred)))
                 return _ACCURACY_CLASS[fn](name=identifier)
-            kind = _loss_kind(loss)
-            if kind == "sparse":
-                return SparseCategoricalAccuracy(name=identifier)
-            if kind == "categorical":
-                return CategoricalAccuracy(name=identifier)
-            if kind == "binary":
-                return BinaryAccuracy(name=identifier)
             return _AutoAccuracy(name=identifier)
         found = registry.lookup("metrics", identifier)
         return found(name=identifier) if inspect.isclass(found) else get(found)

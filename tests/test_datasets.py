@@ -1,13 +1,18 @@
 """minikeras.datasets: local lookup order, checksums, downloads (never over the network),
-and the real Fashion-MNIST / MNIST test / California Housing files where the machine has them."""
+defensive reading, the shipped MNIST test set and California housing, and the real
+Fashion-MNIST files where the machine has Debian's package."""
+import errno
 import gzip
 import hashlib
 import importlib
 import io
 import os
+import stat
 import tempfile
+import tracemalloc
 import urllib.error
 import urllib.request
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +20,7 @@ import pytest
 
 from minikeras.datasets import (ChecksumError, DatasetNotFoundError, _files, california_housing,
                                 fashion_mnist, mnist)
+from minikeras.saving import atomic
 
 SYSTEM_ROOT = "/usr/share/datasets"
 FASHION_DIR = os.path.join(SYSTEM_ROOT, "fashion-mnist")
@@ -25,31 +31,17 @@ needs_fashion = pytest.mark.skipif(
     not HAVE_FASHION, reason="Debian package dataset-fashion-mnist is not installed")
 
 
-def _shared_datasets():
-    """The shared real-data folder: ../shared/datasets next to the checkout, or shared/ in it."""
-    root = Path(__file__).resolve().parents[1]
-    for cand in (root.parent / "shared" / "datasets", root / "shared" / "datasets"):
-        if cand.is_dir():
-            return str(cand)
-    return None
-
-
-SHARED = _shared_datasets()
-HAVE_MNIST_TEST = SHARED is not None and all(
-    os.path.isfile(os.path.join(SHARED, "mnist", n))
-    for n in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"))
-HAVE_HOUSING = SHARED is not None and os.path.isfile(
-    os.path.join(SHARED, "california_housing", "housing.tgz"))
-needs_mnist = pytest.mark.skipif(not HAVE_MNIST_TEST, reason="shared MNIST test files absent")
-needs_housing = pytest.mark.skipif(not HAVE_HOUSING, reason="shared housing.tgz absent")
+BUNDLED = _files.BUNDLED_DIR   # the copies shipped in the repository (and the wheel)
 
 
 def _forbid_network(*args, **kwargs):
     raise AssertionError("a test tried to open a URL through urllib")
 
 
-def _isolate(mp, tmp, system_dirs=()):
-    """No user data, empty caches, no downloads: only what a test adds on purpose."""
+def _isolate(mp, tmp, system_dirs=(), bundled=False):
+    """No user data, empty caches, no downloads: only what a test adds on purpose
+    (with ``bundled=True``, the copies shipped with minikeras as well)."""
+    mp.setattr(_files, "BUNDLED_DIR", BUNDLED if bundled else None)
     mp.delenv("MINIKERAS_DATA", raising=False)
     mp.setenv("MINIKERAS_HOME", os.path.join(tmp, "home"))
     mp.setenv("KERAS_HOME", os.path.join(tmp, "keras"))
@@ -73,13 +65,17 @@ def fashion():
         return fashion_mnist.load_data()
 
 
+@pytest.fixture
+def shipped(tmp_path, monkeypatch):
+    """Like ``isolated``, with the copies shipped with minikeras in place."""
+    _isolate(monkeypatch, str(tmp_path), bundled=True)
+    return tmp_path
+
+
 @pytest.fixture(scope="module")
 def housing_small():
-    if not HAVE_HOUSING:
-        pytest.skip("shared housing.tgz absent")
     with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as mp:
-        _isolate(mp, tmp)
-        mp.setenv("MINIKERAS_DATA", SHARED)
+        _isolate(mp, tmp, bundled=True)
         return california_housing.load_data(version="small", seed=113)
 
 
@@ -89,7 +85,8 @@ def _spec(content, name="demo.bin"):
 
 
 def _no_part_files(folder):
-    return not any(p.name.endswith(".part") for p in Path(folder).rglob("*"))
+    """No temporary file of an unfinished download is left in ``folder``."""
+    return not any(p.name.endswith(atomic.TEMP_SUFFIX) for p in Path(folder).rglob("*"))
 
 
 # --------------------------------------------------------------------------- Fashion-MNIST
@@ -253,9 +250,7 @@ def test_idx_parser_rejects_bad_headers():
 
 # --------------------------------------------------------------------------- MNIST
 
-@needs_mnist
-def test_mnist_test_set_from_shared_idx_files(isolated, monkeypatch):
-    monkeypatch.setenv("MINIKERAS_DATA", SHARED)
+def test_mnist_test_set_is_shipped_and_loads_offline(shipped):
     x_test, y_test = mnist.load_test_data()
     assert x_test.shape == (10000, 28, 28) and x_test.dtype == np.uint8
     assert y_test.shape == (10000,) and y_test.dtype == np.uint8
@@ -264,9 +259,7 @@ def test_mnist_test_set_from_shared_idx_files(isolated, monkeypatch):
                       8: 974, 9: 1009}
 
 
-@needs_mnist
-def test_mnist_load_data_with_only_test_files_explains_what_is_missing(isolated, monkeypatch):
-    monkeypatch.setenv("MINIKERAS_DATA", SHARED)
+def test_mnist_load_data_with_only_test_files_explains_what_is_missing(shipped):
     with pytest.raises(DatasetNotFoundError) as err:
         mnist.load_data()
     msg = str(err.value)
@@ -298,7 +291,6 @@ def test_mnist_from_a_keras_style_npz(isolated, monkeypatch):
 
 # --------------------------------------------------------------------------- California Housing
 
-@needs_housing
 def test_california_small_shapes_dtypes_and_keras_row_order(housing_small):
     (x_train, y_train), (x_test, y_test) = housing_small
     assert x_train.shape == (480, 8) and x_test.shape == (120, 8)
@@ -312,9 +304,7 @@ def test_california_small_shapes_dtypes_and_keras_row_order(housing_small):
     assert 14999 <= y_train.min() and y_train.max() <= 500001
 
 
-@needs_housing
-def test_california_large_split_and_seed(isolated, monkeypatch, housing_small):
-    monkeypatch.setenv("MINIKERAS_DATA", SHARED)
+def test_california_large_split_and_seed(shipped, housing_small):
     (x, y), (xt, yt) = california_housing.load_data()
     assert x.shape == (16512, 8) and xt.shape == (4128, 8) and y.shape == (16512,)
     # longitude and latitude stay in the first two columns, whatever the shuffle
@@ -331,11 +321,9 @@ def test_california_large_split_and_seed(isolated, monkeypatch, housing_small):
     assert a.shape == (600, 8) and b.shape == (0, 8)
 
 
-@needs_housing
-def test_california_matches_real_keras_split_logic(isolated, monkeypatch, keras_ref):
-    monkeypatch.setenv("MINIKERAS_DATA", SHARED)
+def test_california_matches_real_keras_split_logic(shipped, monkeypatch, keras_ref):
     x, y = california_housing._load_table("california_housing.npz")
-    npz = isolated / "california_housing.npz"
+    npz = shipped / "california_housing.npz"
     np.savez(npz, x=x, y=y)
     kmod = importlib.import_module("keras.src.datasets.california_housing")
     monkeypatch.setattr(kmod, "get_file", lambda *a, **k: str(npz))
@@ -350,17 +338,56 @@ def test_california_matches_real_keras_split_logic(isolated, monkeypatch, keras_
             np.testing.assert_array_equal(a, b)
 
 
-@needs_housing
-def test_california_npz_is_preferred_to_the_tgz(isolated, monkeypatch):
-    data = isolated / "data"
-    (data / "california_housing").mkdir(parents=True)
-    (data / "california_housing" / "housing.tgz").symlink_to(
-        os.path.join(SHARED, "california_housing", "housing.tgz"))
+HOUSING_HEADER = ("longitude,latitude,housing_median_age,total_rooms,total_bedrooms,population,"
+                  "households,median_income,median_house_value,ocean_proximity\n")
+
+
+def _homl_tgz(folder, rows):
+    """A Hands-On-ML-style housing.tgz with ``rows`` districts, and a spec that accepts it."""
+    import tarfile
+    text = HOUSING_HEADER + "".join(
+        f"-12{i % 5}.0,3{i % 7}.0,{i + 1}.0,{100 * (i + 1)}.0,{20 * (i + 1)}.0,50.0,10.0,2.5,"
+        f"{1000 * (i + 1)}.0,INLAND\n" for i in range(rows))
+    data = text.encode()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo("housing.csv")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    path = folder / "housing.tgz"
+    path.write_bytes(buf.getvalue())
+    spec = _files.DataFile("housing.tgz", california_housing.TGZ.url,
+                           sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+    return path, spec
+
+
+def test_california_rebuilds_from_a_homl_tgz(isolated, monkeypatch):
+    data = isolated / "data" / "california_housing"
+    data.mkdir(parents=True)
+    _, spec = _homl_tgz(data, 12)
+    monkeypatch.setattr(california_housing, "TGZ", spec)
+    monkeypatch.setenv("MINIKERAS_DATA", str(data.parent))
+    (x, y), (xt, yt) = california_housing.load_data(test_split=0.25)
+    assert x.shape == (9, 8) and xt.shape == (3, 8)
+    assert sorted(np.concatenate([y, yt]).tolist()) == [1000.0 * (i + 1) for i in range(12)]
+
+
+def _ten_row_keras_npz(data, monkeypatch):
+    """A 10-row california_housing.npz in ``data`` (on MINIKERAS_DATA), accepted as Keras's."""
     npz = data / "california_housing.npz"
     np.savez(npz, x=np.ones((10, 8), np.float32), y=np.arange(10, dtype=np.float32))
     monkeypatch.setattr(california_housing, "NPZ", _files.DataFile(
         npz.name, california_housing.NPZ.url, sha256=hashlib.sha256(npz.read_bytes()).hexdigest()))
     monkeypatch.setenv("MINIKERAS_DATA", str(data))
+    return npz
+
+
+def test_california_npz_is_preferred_to_the_tgz(isolated, monkeypatch):
+    data = isolated / "data"
+    (data / "california_housing").mkdir(parents=True)
+    _, spec = _homl_tgz(data / "california_housing", 30)
+    monkeypatch.setattr(california_housing, "TGZ", spec)
+    npz = _ten_row_keras_npz(data, monkeypatch)
     (x, y), (xt, yt) = california_housing.load_data()
     assert x.shape == (8, 8) and xt.shape == (2, 8)
     assert sorted(np.concatenate([y, yt]).tolist()) == list(range(10))
@@ -395,3 +422,134 @@ def test_california_offline_and_missing(isolated):
         california_housing.load_data()
     msg = str(err.value)
     assert "california_housing.npz" in msg and "housing.tgz" in msg and "MINIKERAS_DATA" in msg
+
+
+# --------------------------------------------------------------------------- shipped copies
+
+def test_shipped_copies_come_first_in_the_search_order(shipped, monkeypatch):
+    assert _files.search_dirs()[0] == BUNDLED
+    # A valid npz elsewhere does not displace the shipped table (same data everywhere)...
+    data = shipped / "data"
+    data.mkdir()
+    npz = _ten_row_keras_npz(data, monkeypatch)
+    (x, _), (xt, _) = california_housing.load_data()
+    assert len(x) + len(xt) == 20640
+    # ...unless the caller names that file.
+    (x, _), (xt, _) = california_housing.load_data(path=str(npz))
+    assert len(x) + len(xt) == 10
+
+
+def test_shipped_files_are_documented_small_and_intact(shipped):
+    readme = (Path(BUNDLED) / "README.md").read_text()
+    files = sorted(p for p in Path(BUNDLED).rglob("*") if p.is_file() and p.name != "README.md")
+    assert files, "nothing is shipped"
+    for path in files:
+        assert path.name in readme, f"{path.name} is shipped without a note of its source"
+        assert path.stat().st_size < 3 * 1024 * 1024
+    assert "public domain" in readme and "CC BY-SA 3.0" in readme
+    raw = (Path(BUNDLED) / "california_housing" / "california_housing.csv.gz").read_bytes()
+    assert hashlib.sha256(raw).hexdigest() == california_housing.BUNDLED.sha256
+
+
+def test_a_damaged_shipped_copy_is_an_error_that_says_how_to_restore_it(shipped, monkeypatch):
+    copy = shipped / "bundled" / "california_housing"
+    copy.mkdir(parents=True)
+    (copy / "california_housing.csv.gz").write_bytes(gzip.compress(b"longitude\n1\n"))
+    monkeypatch.setattr(_files, "BUNDLED_DIR", str(shipped / "bundled"))
+    with pytest.raises(ChecksumError, match="git checkout"):
+        california_housing.load_data()
+
+
+# --------------------------------------------------------------------------- hostile files
+
+def _gzip_of_zeros(path, size, lie_about_size=False):
+    """A gzip file of ``size`` zero bytes (about size/1000 on disk), written in chunks."""
+    deflate = zlib.compressobj(9, zlib.DEFLATED, 31)
+    with open(path, "wb") as f:
+        chunk = bytes(1 << 20)
+        for _ in range(size >> 20):
+            f.write(deflate.compress(chunk))
+        f.write(deflate.flush())
+    if lie_about_size:  # the trailer claims a tiny size, so only unpacking can tell
+        with open(path, "r+b") as f:
+            f.seek(-4, os.SEEK_END)
+            f.write((100).to_bytes(4, "little"))
+    return path
+
+
+def _peak_bytes(fn, *args):
+    tracemalloc.start()
+    try:
+        with pytest.raises(ChecksumError) as err:
+            fn(*args)
+        return tracemalloc.get_traced_memory()[1], str(err.value)
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("lie", [False, True], ids=["honest-trailer", "lying-trailer"])
+def test_a_gzip_bomb_in_the_data_folder_is_refused_before_it_is_unpacked(isolated, lie):
+    bomb = _gzip_of_zeros(isolated / "t10k-images-idx3-ubyte.gz", 256 << 20, lie_about_size=lie)
+    assert bomb.stat().st_size < 1 << 20
+    spec = mnist.IDX["test_images"]
+    peak, msg = _peak_bytes(_files.read_verified, str(bomb), spec)
+    assert str(bomb) in msg and "7,840,016" in msg
+    assert peak < 32 << 20, f"{peak >> 20} MiB were allocated to reject a file of 8 MB contents"
+
+
+def test_a_huge_file_in_the_data_folder_is_refused_unread(isolated):
+    huge = isolated / "t10k-labels-idx1-ubyte"          # an "unpacked" copy, 4 GiB, sparse
+    with open(huge, "wb") as f:
+        f.truncate(4 << 30)
+    peak, msg = _peak_bytes(_files.read_verified, str(huge), mnist.IDX["test_labels"])
+    assert "far more than the published" in msg and peak < 1 << 20
+
+
+def test_a_mismatching_gzip_without_a_content_checksum_is_not_unpacked(isolated, monkeypatch):
+    spec = _files.DataFile("thing.gz", "https://example.invalid/thing.gz", sha256="0" * 64)
+    bomb = _gzip_of_zeros(isolated / "thing.gz", 64 << 20)
+    peak, msg = _peak_bytes(_files.read_verified, str(bomb), spec)
+    assert "corrupt or is not the published" in msg and peak < 4 << 20
+
+
+# --------------------------------------------------------------------------- the cache on disk
+
+@pytest.mark.parametrize("mask", [0o022, 0o002, 0o027])
+def test_downloaded_files_get_the_umask_permissions(isolated, monkeypatch, mask):
+    monkeypatch.delenv("MINIKERAS_OFFLINE")
+    content = b"data for everyone in the group"
+    spec = _spec(content)
+    old = os.umask(mask)
+    try:
+        (path,) = _files.fetch([spec], ("demo",), "Demo", opener=lambda url, timeout: io.BytesIO(content))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~mask
+    assert stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o777 & ~mask
+
+
+def test_a_read_only_cache_folder_is_reported_as_such(isolated, monkeypatch):
+    monkeypatch.delenv("MINIKERAS_OFFLINE")
+    cache = Path(_files.cache_dir()) / "demo"
+    cache.mkdir(parents=True)
+    spec = _spec(b"payload")
+    opened = []
+    real_mkstemp = atomic.tempfile.mkstemp
+    if os.geteuid() == 0:  # root ignores modes: fail the file creation as the kernel would
+        def mkstemp(*args, dir=None, **kwargs):
+            if dir is not None and os.path.samefile(dir, cache):
+                raise PermissionError(13, "Permission denied", os.path.join(dir, ".demo.bin.x.tmp"))
+            return real_mkstemp(*args, dir=dir, **kwargs)
+        monkeypatch.setattr(atomic.tempfile, "mkstemp", mkstemp)
+    else:
+        os.chmod(cache, 0o555)
+    try:
+        with pytest.raises(OSError) as err:
+            _files.fetch([spec], ("demo",), "Demo",
+                         opener=lambda url, timeout: opened.append(url) or io.BytesIO(b"payload"))
+    finally:
+        os.chmod(cache, 0o755)
+    msg = str(err.value)
+    assert isinstance(err.value, _files.DataCacheError) and err.value.errno == errno.EACCES
+    assert f"{cache}, cannot be written to (Permission denied)" in msg and "MINIKERAS_HOME" in msg
+    assert not opened, "nothing should be fetched when it cannot be kept"

@@ -157,7 +157,9 @@ def test_flat_metric_list_applies_to_every_output():
     model.compile(loss=("mse", "mse"), loss_weights=(0.9, 0.1), optimizer="adam",
                   metrics=["RootMeanSquaredError"])
     model.fit((wide, deep), (target, target), epochs=1, verbose=0)
-    total, main_loss, aux_loss, main_rmse, aux_rmse = model.evaluate((wide, deep), (target, target), verbose=0)
+    # Keras 3's order: the total, the per-output losses in output order, then the remaining
+    # metrics by sorted name ("aux_output_..." before "main_output_...").
+    total, main_loss, aux_loss, aux_rmse, main_rmse = model.evaluate((wide, deep), (target, target), verbose=0)
     np.testing.assert_allclose(main_rmse, np.sqrt(main_loss), rtol=1e-4)
     np.testing.assert_allclose(aux_rmse, np.sqrt(aux_loss), rtol=1e-4)
     logs = model.evaluate((wide, deep), (target, target), verbose=0, return_dict=True)

@@ -172,18 +172,6 @@ def test_get_matches_keras_compile_resolution_and_names(keras_ref, rng, identifi
         assert type(metrics.get(identifier)).__name__ == type(ref).__name__
 
 
-@pytest.mark.parametrize("loss, cls", [
-    ("sparse_categorical_crossentropy", "SparseCategoricalAccuracy"),
-    ("categorical_crossentropy", "CategoricalAccuracy"),
-    ("binary_crossentropy", "BinaryAccuracy"),
-])
-def test_accuracy_resolved_from_loss(loss, cls):
-    from minikeras import losses
-    for form in (loss, losses.get(loss), type(losses.get(loss)), getattr(losses, loss)):
-        m = metrics.get("accuracy", loss=form)
-        assert type(m).__name__ == cls and m.name == "accuracy"
-
-
 def test_get_objects_functions_and_errors(rng):
     m = metrics.TopKCategoricalAccuracy(k=3, name="top_3_accuracy")
     assert metrics.get(m) is m

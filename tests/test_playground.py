@@ -1,11 +1,20 @@
-"""The playground's training core and widget, without a browser."""
+"""The playground's settings, training core, pictures, controls and widget, without a browser."""
+import dataclasses
+import json
+import re
+import subprocess
+import sys
 import time
+from io import BytesIO
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from minikeras.widgets import _datasets as ds
-from minikeras.widgets.playground import CONTROLS, Playground, PlaygroundCore, colour_map
+from minikeras.widgets.playground import CONTROLS, Playground, PlaygroundConfig, PlaygroundCore, colour_map
+from minikeras.widgets.playground import render
+from minikeras.widgets.playground.controls import TABLE
 
 
 def rng(seed=0):
@@ -246,6 +255,138 @@ def test_colour_map():
     assert len(np.unique(colour_map(np.linspace(-1, 1, 500)), axis=0)) == 31
 
 
+# --------------------------------------------------------------------------- settings
+def test_config_normalises_and_round_trips_its_state():
+    cfg = PlaygroundConfig(dataset="spiral", classes=4, hidden=[8, 8], features=["x2", "x1"], regularization="L2",
+                           regularization_rate=0.01, train_ratio=0.3, noise=95, seed=3)
+    assert (cfg.features, cfg.hidden, cfg.regularization, cfg.train_ratio, cfg.noise) == \
+        (("x1", "x2"), (8, 8), "l2", 30.0, 50.0)
+    state = cfg.to_state()
+    assert json.loads(json.dumps(state)) == state and state["hidden"] == [8, 8]
+    assert PlaygroundConfig.from_state(state) == cfg == PlaygroundConfig.from_state(cfg.to_json())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.seed = 4
+    assert isinstance(PlaygroundConfig().seed, int)           # drawn, so the state replays the run
+    assert cfg.update(problem="regression").dataset == "reg-plane"   # the cascade of the problem drop-down
+    assert cfg.update(learning_rate=0.3).changed(cfg) == {"learning_rate"}
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"problem": "clustering"}, "problem must be one of"),
+    ({"problem": "regression", "dataset": "circle"}, "does not fit a regression problem"),
+    ({"learning_rate": 0}, "learning_rate must be a positive"),
+    ({"batch_size": 2.5}, "batch_size must be a whole number"),
+    ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
+    ({"optimizer": "lbfgs"}, "optimizer must be one of"),
+    ({"classes": 9}, "classes must be 2 to 8"),
+    ({"activation": "nope"}, "Unknown activation 'nope'"),
+    ({"regularization": "l3"}, "regularization must be None, 'l1' or 'l2'"),
+    ({"train_ratio": 100}, "train_ratio is a percentage"),
+    ({"hidden": [4] * 7}, "At most 6 hidden layers"),
+])
+def test_config_errors_name_the_setting(bad, message):
+    with pytest.raises(ValueError, match=message):
+        PlaygroundConfig(**bad)
+
+
+def test_config_says_what_a_change_needs():
+    effect = PlaygroundConfig.effect
+    assert effect(set()) is None and effect({"learning_rate", "optimizer"}) == "live"
+    assert effect({"hidden", "learning_rate"}) == "reset" and effect({"noise", "hidden"}) == "data"
+    assert effect({"seed", "noise"}) == "seed"
+    with pytest.raises(ValueError, match="Unknown playground setting"):
+        PlaygroundConfig().update(epochs=3)
+    with pytest.raises(ValueError, match="Unknown playground setting"):
+        PlaygroundConfig.from_state({"epochs": 3})
+
+
+def test_a_new_seed_replays_a_fresh_run():
+    a = PlaygroundCore(seed=1, dataset="xor")
+    a.train(2)
+    assert a.set(seed=7) == "data" and a.epoch == 0
+    b = PlaygroundCore(seed=7, dataset="xor")
+    np.testing.assert_array_equal(a.X_train, b.X_train)
+    for (wa, _), (wb, _) in zip(a.weights(), b.weights()):
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_core_config_and_pictures_need_no_widget_stack():
+    """The training core imports neither ipywidgets nor matplotlib (render loads matplotlib on use)."""
+    code = ("import sys, minikeras.widgets.playground.core, minikeras.widgets.playground.render, "
+            "minikeras.widgets.perceptron.core; "
+            "print(sorted(m for m in ('ipywidgets', 'matplotlib', 'IPython') if m in sys.modules))")
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root,
+                         env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+# --------------------------------------------------------------------------- pictures
+def _svg(hidden, classes=None, output_y=160.0):
+    core = PlaygroundCore(seed=0, hidden=hidden, **({"dataset": "blobs", "classes": classes} if classes else {}))
+    feats = list(ds.FEATURE_NAMES)
+    return core, render.network_svg(core.grid(), core.weights(), feats, [f in core.features for f in feats], 3,
+                                    output_y)
+
+
+@pytest.mark.parametrize("hidden", [[], [4, 2], [8] * 6])
+def test_network_picture_has_a_fixed_frame_and_links_reach_the_output(hidden):
+    core, svg = _svg(hidden)
+    assert f"width='{render.NET_WIDTH}' height='{render.NET_HEIGHT}'" in svg    # whatever the shape
+    ends = [tuple(map(float, e)) for e in re.findall(r"class='mk-link mk-link-out' d='M[^']* ([\d.]+),([\d.]+)'", svg)]
+    assert len(ends) == (hidden[-1] if hidden else 2)
+    assert all(x == render.NET_WIDTH and y == 160.0 for x, y in ends)     # at the right edge, level with the map
+    tops = [float(y) for y in re.findall(r"class='mk-node mk-input' x='[\d.]+' y='([\d.]+)'", svg)]
+    assert tops == [render.node_top(i) for i in range(7)]                  # one row per feature button
+    lefts = render.layer_left(len(hidden))
+    gaps = np.diff(lefts + [render.NET_WIDTH]) - render.NODE
+    np.testing.assert_allclose(gaps, gaps[0])                               # even columns, last gap included
+    assert gaps[0] >= 20 and len(re.findall("mk-hidden", svg)) == sum(hidden)
+
+
+def test_network_picture_spreads_the_links_of_several_outputs():
+    _, svg = _svg([3], classes=4)
+    ys = sorted({float(y) for y in re.findall(r"class='mk-link mk-link-out' d='M[^']* [\d.]+,([\d.]+)'", svg)})
+    assert ys == [148.0, 156.0, 164.0, 172.0]
+
+
+def test_heatmap_picture_and_its_plot_box():
+    from PIL import Image
+    (w, h), (bx0, by0, bx1, by1) = render.heatmap_geometry(6.0)
+    assert (w, h) == (render.HEAT_PX, render.HEAT_PX)
+    assert 0 < bx0 <= 6 and bx1 - bx0 > 0.8 * w and by1 - by0 > 0.8 * h   # links meet the plot at its left
+    rgb = np.zeros((100, 100, 3), np.uint8)
+    rgb[:, 50:] = 255
+    img = Image.open(BytesIO(render.heatmap_png(rgb, 6.0, [(np.array([[0.0, 0.0]]), np.array([[8, 119, 189]]),
+                                                             (255, 255, 255))])))
+    assert img.size == (w, h)
+    cx, cy = (bx0 + bx1) // 2, (by0 + by1) // 2
+    assert img.getpixel((cx, cy)) == (8, 119, 189)                     # the point at the origin
+    assert img.getpixel((bx0 + 10, cy + 20)) == (0, 0, 0) and img.getpixel((bx1 - 10, cy + 20)) == (255, 255, 255)
+
+
+def test_loss_chart_and_caption():
+    from PIL import Image
+    ep = list(range(20))
+    train = list(np.linspace(1.0, 0.1, 20))
+    img = np.asarray(Image.open(BytesIO(render.loss_chart_png(ep, train, [v + 0.05 for v in train]))).convert("L"))
+    assert img.shape == render.LOSS_SIZE[::-1]
+    dark = img < 160
+    rows = np.nonzero(dark)[0]
+    left, right = np.nonzero(dark[:, 5:15])[0].mean(), np.nonzero(dark[:, -15:-5])[0].mean()
+    assert len(rows) and left < right          # a falling loss goes down the chart
+    caption = render.loss_caption(ep, train, train)
+    assert "font-size:12px" in caption and "epochs 0..19" in caption and "grey: train" in caption
+    assert "no loss yet" in render.loss_caption([], [], [])
+
+
+def test_button_glyphs_ship_as_svg():
+    css = render.stylesheet()
+    for name in ("play", "pause", "step", "reset", "plus", "minus", "refresh"):
+        assert f".mk-icon-{name}{{background-image:url(data:image/svg+xml;base64," in css
+        assert render.icon_svg(name).startswith("<svg")
+
+
 # --------------------------------------------------------------------------- the widget
 def _descriptions(widget):
     out, stack = set(), [widget]
@@ -304,16 +445,56 @@ def _click(pg, px, py, scale=1.0):
             "dataX": round(px), "dataY": round(py)}
 
 
+def test_one_table_builds_and_syncs_the_controls():
+    import ipywidgets as W
+    pg = Playground(seed=0)
+    assert list(pg.controls) == [c.name for c in TABLE] == list(CONTROLS)
+    # settings changed in code show on the controls
+    pg.set(problem="regression", learning_rate=0.1, batch_size=40, noise=70)
+    c = pg.controls
+    assert (c["problem"].value, c["learning_rate"].value, c["batch_size"].value, c["batch_size"].max) == \
+        ("regression", 0.1, 40, 40)
+    assert (c["noise"].value, c["noise"].max, c["classes"].layout.display) == (70, 70, "none")
+    names = [w.description for row in pg._dataset_box.children for cell in row.children for w in cell.children
+             if isinstance(w, W.Button)]
+    assert names == ["reg-plane", "reg-gauss"]
+    pg.set(learning_rate=0.07)                 # not one of the web app's rates: offered, not replaced
+    assert c["learning_rate"].value == 0.07 and 0.07 in c["learning_rate"].options
+    # a control changed in the UI changes the setting, with the web app's consequences
+    pg.train(2)
+    c["activation"].value = "relu"
+    assert pg.core.activation == "relu" and pg.epoch == 0
+    c["regularization"].value = "l1"
+    assert pg.core.regularization == "l1" and c["regularization"].value == "l1"
+    c["seed"].value = 5
+    np.testing.assert_array_equal(pg.core.X_train, PlaygroundCore(seed=5, problem="regression", noise=70,
+                                                                 batch_size=40).X_train)
+    c["view"].value = "h:1:1"
+    assert pg.view == "h:1:1"
+    pg.set(hidden=[1])                         # that neuron is gone: the big map falls back to the output
+    assert pg.view == "output" and c["view"].value == "output" and len(pg._neuron_box.children) == 1
+    c["show_test_data"].value = True
+    assert pg.show_test_data
+
+
+def test_a_failing_control_shows_its_error():
+    pg = Playground(seed=0)
+    pg._guard(pg.set, learning_rate=-1)
+    assert "learning_rate must be a positive" in pg._message.value
+    pg._guard(pg.step)
+    assert pg._message.value == ""
+
+
 def test_click_on_heatmap_adds_points():
     pg = Playground(seed=0)
     n = len(pg.core.X_train)
     w, h = pg._heat_size
     bx0, by0, bx1, by1 = pg._heat_box
     assert 0 < bx0 < bx1 < w and 0 < by0 < by1 < h     # the plot area, inside the PNG's margins
-    # the middle of the image is near the origin; the middle of the plot area is the origin
+    # two pixels right of and below the middle of the plot area: just right of and below the origin
     pg._click_label.value = -1.0
-    x, y = pg._on_heatmap_click(_click(pg, w / 2, h / 2))
-    assert abs(x) < 0.6 and abs(y) < 0.6
+    x, y = pg._on_heatmap_click(_click(pg, (bx0 + bx1) / 2 + 2, (by0 + by1) / 2 + 2))
+    assert 0 < x < 0.2 and -0.2 < y < 0
     assert len(pg.core.X_train) == n + 1 and pg.core.y_train[-1] == -1.0
     pg._click_label.value = 1.0
     x, y = pg._on_heatmap_click(_click(pg, (bx0 + bx1) / 2, (by0 + by1) / 2, scale=1.5))   # zoomed display
@@ -365,3 +546,35 @@ def test_heatmap_has_click_handler():
     pg = Playground(seed=0)
     assert pg._click_events is not None and pg._click_events.source is pg._heatmap
     assert "click" in pg._click_events.watched_events
+
+
+def test_predict_from_main_thread_while_playing_keeps_training(monkeypatch):
+    """``predict`` turns gradient recording off for its forward pass; called from the kernel's
+    thread while the play thread trains, it must not switch recording off under a training step."""
+    import threading
+    crashes = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: crashes.append(args.exc_value))
+    pg = Playground(seed=0, fps=4)
+    start = pg.core.logs["loss"]
+    points = rng(0).uniform(-6, 6, size=(64, 2))
+    pg.play()
+    try:
+        calls, deadline = 0, time.time() + 120
+        while (calls < 300 or pg.epoch < 25) and pg.playing and time.time() < deadline:
+            out = pg.predict(points)
+            assert out.shape == (64, 1) and np.all(np.isfinite(out))
+            calls += 1
+        assert pg.playing, f"the play thread died: {crashes}"
+        mid_epoch = pg.epoch
+        mid_weights = [w.copy() for w, _ in pg.core.weights()]
+        while pg.epoch < mid_epoch + 15 and pg.playing and time.time() < deadline:
+            pg.predict(points)
+            time.sleep(0.01)
+    finally:
+        pg.pause()
+    assert not crashes, crashes
+    hist = pg.history
+    mid = hist["epoch"].index(mid_epoch)
+    assert hist["loss"][-1] < hist["loss"][mid] < start, (start, hist["loss"][mid], hist["loss"][-1])
+    assert hist["loss"][-1] < 0.6 * start
+    assert any(not np.array_equal(a, w) for a, (w, _) in zip(mid_weights, pg.core.weights()))

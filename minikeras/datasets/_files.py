@@ -2,33 +2,43 @@
 
 A dataset file is looked up, in this order, in:
 
-1. every folder named in ``MINIKERAS_DATA`` (several folders may be joined with ``os.pathsep``),
-2. the minikeras cache, ``$MINIKERAS_HOME/datasets`` (default ``~/.minikeras/datasets``),
-3. the Keras cache, ``$KERAS_HOME/datasets`` (default ``~/.keras/datasets``), so data that
+1. the copies shipped with minikeras (``minikeras/datasets/bundled``: California housing
+   and the MNIST test set; see the README there for their sources and licences),
+2. every folder named in ``MINIKERAS_DATA`` (several folders may be joined with ``os.pathsep``),
+3. the minikeras cache, ``$MINIKERAS_HOME/datasets`` (default ``~/.minikeras/datasets``),
+4. the Keras cache, ``$KERAS_HOME/datasets`` (default ``~/.keras/datasets``), so data that
    real Keras already fetched is reused,
-4. system folders such as ``/usr/share/datasets`` (where the Debian package
+5. system folders such as ``/usr/share/datasets`` (where the Debian package
    ``dataset-fashion-mnist`` puts its files).
 
 Inside each folder the file may sit in the dataset's own sub-folder (``fashion-mnist/``,
 ``mnist/``, ``california_housing/``) or directly in the folder. The first copy found is the
 one used, and it must match a published checksum: a damaged or foreign file is an error,
 never silently replaced. Only when no copy exists anywhere is the file downloaded from its
-canonical URL into the minikeras cache (checked, then moved into place atomically).
-Set ``MINIKERAS_OFFLINE=1`` to forbid downloads altogether.
+canonical URL into the minikeras cache (checked, then moved into place atomically, with the
+permissions the umask gives). Set ``MINIKERAS_OFFLINE=1`` to forbid downloads altogether.
+
+Files are read defensively: a file much larger than the published one is refused unread,
+and a gzip file is unpacked only up to the size its published contents have, so a
+"gzip bomb" in a data folder costs neither time nor memory.
 
 Everything here returns NumPy data or paths; nothing depends on the array backend.
 """
-import gzip
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
+import zlib
 from dataclasses import dataclass
+
+from ..saving import atomic
 
 # Where Keras keeps the files it downloads; minikeras uses the same origins so the
 # checksums below are those of the files Keras itself verifies.
 KERAS_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+
+# The copies shipped in the package; module-level so that tests can switch them off.
+BUNDLED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bundled")
 
 # System-wide data folders (Debian's dataset-* packages install under /usr/share/datasets).
 # A module-level list so that tests can point it elsewhere.
@@ -36,6 +46,9 @@ SYSTEM_DIRS = ["/usr/share/datasets", "/usr/local/share/datasets"]
 
 DOWNLOAD_TIMEOUT = 60  # seconds without data before a download is given up
 _CHUNK = 1 << 20
+# Size limits for files whose published size is not recorded in their DataFile.
+MAX_FILE = 512 << 20
+MAX_UNPACKED = 512 << 20
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -46,6 +59,17 @@ class ChecksumError(ValueError):
     """A data file exists but its contents are not the published ones."""
 
 
+class DataCacheError(OSError):
+    """Data must be downloaded, but the folder it would go to cannot be written to.
+
+    ``folder`` is that folder and ``reason`` what the system said (``errno`` is kept).
+    """
+
+    def __init__(self, errno, message, folder=None, reason=None):
+        super().__init__(errno, message)
+        self.folder, self.reason = folder, reason
+
+
 @dataclass(frozen=True)
 class DataFile:
     """One published data file and the checksums that identify it.
@@ -53,7 +77,8 @@ class DataFile:
     ``md5``/``sha256`` are of the file exactly as published. ``content_sha256`` is of the
     gunzipped payload: it lets re-packed copies (Debian re-gzips Fashion-MNIST with a
     different header) and already-unpacked copies be accepted, because the bytes that
-    matter are identical.
+    matter are identical. ``content_size`` is that payload's length in bytes: no copy is
+    unpacked beyond it. ``url`` is empty for a file that only ships with minikeras.
     """
 
     name: str
@@ -61,6 +86,7 @@ class DataFile:
     md5: str = None
     sha256: str = None
     content_sha256: str = None
+    content_size: int = None
 
     def candidate_names(self):
         """The file's name, plus its unpacked name when it is a .gz with a known payload hash."""
@@ -85,7 +111,7 @@ def _keras_cache_dir():
 
 def search_dirs():
     """All folders searched, highest priority first (see the module docstring)."""
-    dirs = []
+    dirs = [BUNDLED_DIR] if BUNDLED_DIR else []
     for entry in os.environ.get("MINIKERAS_DATA", "").split(os.pathsep):
         if entry.strip():
             dirs.append(os.path.expanduser(entry.strip()))
@@ -125,6 +151,16 @@ def _digest(data, algorithm):
     return hashlib.new(algorithm, data).hexdigest()
 
 
+def _file_digests(path):
+    """``(sha256, md5)`` of a file, read in chunks (never whole into memory)."""
+    h_sha, h_md5 = hashlib.sha256(), hashlib.md5()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            h_sha.update(chunk)
+            h_md5.update(chunk)
+    return h_sha.hexdigest(), h_md5.hexdigest()
+
+
 def _matches_published(raw, spec):
     if spec.sha256 and _digest(raw, "sha256") == spec.sha256:
         return True
@@ -144,41 +180,101 @@ def _expected_text(spec):
     return " or ".join(parts)
 
 
-def _checksum_error(path, spec, raw, extra=""):
+def _fresh_copy(spec):
+    if spec.url:
+        return f"a fresh copy comes from {spec.url}"
+    return "it ships with minikeras: restore it with `git checkout` or reinstall minikeras"
+
+
+def _checksum_error(path, spec, sha256, extra=""):
     return ChecksumError(
         f"The data file {path} is corrupt or is not the published {spec.name}: its sha256 is "
-        f"{_digest(raw, 'sha256')}, expected {_expected_text(spec)}.{extra} "
-        f"Delete or replace it (a fresh copy comes from {spec.url})."
+        f"{sha256}, expected {_expected_text(spec)}.{extra} "
+        f"Delete or replace it ({_fresh_copy(spec)})."
     )
+
+
+def _size_limits(spec):
+    """(most bytes on disk, most bytes unpacked) that a copy of ``spec`` can take."""
+    if spec.content_size is None:
+        return MAX_FILE, MAX_UNPACKED
+    # An unpacked copy is exactly content_size; gzip adds a header and, for data that does
+    # not compress, a few bytes per 16 KiB block.
+    return spec.content_size + spec.content_size // 64 + 65536, spec.content_size
+
+
+def _read_bounded(path, spec):
+    """The bytes of ``path``, refused unread when the file is far larger than published."""
+    most, _ = _size_limits(spec)
+    size = os.path.getsize(path)
+    if size > most:
+        raise ChecksumError(
+            f"The data file {path} is {size:,} bytes, far more than the published {spec.name} "
+            f"(at most {most:,}); it was not read. Delete or replace it ({_fresh_copy(spec)}).")
+    with open(path, "rb") as f:
+        return f.read(size + 1)   # (a file that grows meanwhile is caught by its checksum)
+
+
+def gunzip_bounded(raw, limit, path, spec):
+    """Unpack gzip bytes, stopping with ChecksumError as soon as more than ``limit`` come out.
+
+    The size in the gzip trailer is checked first, so an honest bomb is refused before
+    anything is inflated, and a dishonest one costs at most ``limit`` bytes.
+    """
+    def refuse(extra):
+        return _checksum_error(path, spec, _digest(raw, "sha256"), extra)
+
+    if not raw.startswith(b"\x1f\x8b"):
+        raise refuse(" It is not a readable gzip file (it does not start with the gzip magic bytes).")
+    if len(raw) >= 18 and int.from_bytes(raw[-4:], "little") > limit:
+        raise refuse(f" It says it unpacks to {int.from_bytes(raw[-4:], 'little'):,} bytes, more than "
+                     f"the {limit:,} of the published contents, so it was not unpacked.")
+    out, data = bytearray(), raw
+    try:
+        inflater = zlib.decompressobj(wbits=31)
+        while data:
+            out += inflater.decompress(data, limit + 1 - len(out))
+            if len(out) > limit:
+                raise refuse(f" It unpacks to more than the {limit:,} bytes of the published contents; "
+                             "unpacking was stopped there.")
+            if inflater.eof:
+                data = inflater.unused_data
+                if data.strip(b"\0"):
+                    inflater = zlib.decompressobj(wbits=31)  # a further gzip member
+                    continue
+                return bytes(out)
+            data = inflater.unconsumed_tail
+    except zlib.error as exc:
+        raise refuse(f" It is not a readable gzip file ({exc}).") from None
+    raise refuse(" It is not a readable gzip file (it ends before the compressed data does).")
 
 
 def read_verified(path, spec):
     """The verified contents of ``path``, gunzipped when it is a .gz file.
 
-    Raises ChecksumError when the file matches none of the spec's checksums.
+    Raises ChecksumError when the file matches none of the spec's checksums. The file is
+    hashed before it is unpacked; it is unpacked only when it is the published file or its
+    contents can be checked, and never beyond the published contents' size.
     """
-    with open(path, "rb") as f:
-        raw = f.read()
+    raw = _read_bounded(path, spec)
     published = _matches_published(raw, spec)
     if not path.endswith(".gz"):
         if published or (spec.content_sha256 and _digest(raw, "sha256") == spec.content_sha256):
             return raw
-        raise _checksum_error(path, spec, raw)
-    try:
-        payload = gzip.decompress(raw)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise _checksum_error(path, spec, raw, f" It is not a readable gzip file ({exc}).") from None
-    if published or (spec.content_sha256 and _digest(payload, "sha256") == spec.content_sha256):
+        raise _checksum_error(path, spec, _digest(raw, "sha256"))
+    if not published and not spec.content_sha256:
+        raise _checksum_error(path, spec, _digest(raw, "sha256"))
+    payload = gunzip_bounded(raw, _size_limits(spec)[1], path, spec)
+    if published or _digest(payload, "sha256") == spec.content_sha256:
         return payload
-    raise _checksum_error(path, spec, raw)
+    raise _checksum_error(path, spec, _digest(raw, "sha256"))
 
 
 def verify_file(path, spec):
     """Raise ChecksumError unless ``path`` holds the published ``spec`` file (as published)."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    if not _matches_published(raw, spec):
-        raise _checksum_error(path, spec, raw)
+    sha256, md5 = _file_digests(path)
+    if not ((spec.sha256 and sha256 == spec.sha256) or (spec.md5 and md5 == spec.md5)):
+        raise _checksum_error(path, spec, sha256)
     return path
 
 
@@ -190,20 +286,26 @@ def download(url, dest, *, md5=None, sha256=None, timeout=DOWNLOAD_TIMEOUT, open
 
     The data is streamed into a hidden temporary file next to ``dest`` and renamed into place
     only after the checksum matches, so an interrupted or corrupt download never leaves a
-    half-written file that a later run would trust. ``opener`` replaces
-    ``urllib.request.urlopen`` (tests use it to stay off the network).
+    half-written file that a later run would trust (see ``saving.atomic``). ``opener``
+    replaces ``urllib.request.urlopen`` (tests use it to stay off the network). A folder
+    that cannot be written to raises DataCacheError before anything is fetched.
     """
     if md5 is None and sha256 is None:
         raise ValueError("download() needs an md5 or sha256 checksum to verify the file against.")
     opener = opener or urllib.request.urlopen
-    folder = os.path.dirname(os.path.abspath(dest))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(dest) + ".", suffix=".part")
-    h_md5, h_sha = hashlib.md5(), hashlib.sha256()
+    folder = os.path.dirname(atomic.write_target(dest))
     try:
+        os.makedirs(folder, exist_ok=True)
+        out = atomic.AtomicFile(dest, "data file")
+    except OSError as exc:
+        reason = getattr(exc, "reason", None) or exc.strerror or str(exc)
+        raise DataCacheError(exc.errno, f"Cannot download {url} into {dest}: the folder {folder} "
+                                        f"cannot be written to ({reason}).", folder, reason) from None
+    h_md5, h_sha = hashlib.md5(), hashlib.sha256()
+    with out:
         if verbose:
             print(f"Downloading data from {url}", flush=True)
-        with os.fdopen(fd, "wb") as out, opener(url, timeout=timeout) as response:
+        with opener(url, timeout=timeout) as response:
             while True:
                 chunk = response.read(_CHUNK)
                 if not chunk:
@@ -219,13 +321,6 @@ def download(url, dest, *, md5=None, sha256=None, timeout=DOWNLOAD_TIMEOUT, open
                 f"expected {expected}; it was discarded. The server may be serving a different "
                 f"or damaged file; try again later or fetch it by hand."
             )
-        os.replace(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
     return dest
 
 
@@ -247,6 +342,16 @@ def not_found_error(dataset, missing, how_to, reason, subdirs=()):
     return DatasetNotFoundError("\n".join(lines))
 
 
+def cache_error(dataset, missing, exc):
+    """The error for data that must be downloaded into a folder that cannot be written to."""
+    return DataCacheError(
+        exc.errno, f"The {dataset} data is not on this machine ({', '.join(missing)} missing) and "
+                   f"cannot be downloaded, because the folder it would be saved in, {exc.folder}, "
+                   f"cannot be written to ({exc.reason}). Make that folder writable, set "
+                   "MINIKERAS_HOME to a writable folder (downloads go to $MINIKERAS_HOME/datasets), "
+                   "or put the files in a folder and set MINIKERAS_DATA to it.", exc.folder, exc.reason)
+
+
 def fetch(specs, subdirs, dataset, how_to=(), opener=None):
     """Paths of all ``specs``, found locally or downloaded; one clear error when impossible.
 
@@ -265,6 +370,9 @@ def fetch(specs, subdirs, dataset, how_to=(), opener=None):
         dest = os.path.join(target_dir, spec.name)
         try:
             download(spec.url, dest, md5=spec.md5, sha256=spec.sha256, opener=opener)
+        except DataCacheError as exc:
+            raise cache_error(dataset, [s.name for s in missing if paths[s.name] is None],
+                              exc) from None
         except ChecksumError:
             raise
         except (OSError, urllib.error.URLError) as exc:
@@ -294,6 +402,8 @@ def resolve_user_path(path, spec, subdirs, dataset, how_to=(), opener=None):
                                   "downloads are turned off by MINIKERAS_OFFLINE")
         try:
             return download(spec.url, path, md5=spec.md5, sha256=spec.sha256, opener=opener)
+        except DataCacheError as exc:
+            raise cache_error(dataset, [path], exc) from None
         except ChecksumError:
             raise
         except (OSError, urllib.error.URLError) as exc:

@@ -6,14 +6,21 @@ averages, whatever the Keras docstring's list suggests), and the median house va
 dollars as the float32 target. The rows keep the StatLib order, so ``version="small"``
 (the first 600 rows) and the shuffle with ``seed`` pick the same districts as Keras.
 
-When that npz is not at hand, the same table is rebuilt from the Hands-On ML copy,
-``housing.tgz`` / ``housing.csv`` (sub-folder ``california_housing`` or ``housing``).
-That copy differs from StatLib in two ways: an extra ``ocean_proximity`` text column, which
-is dropped, and 207 deliberately blanked ``total_bedrooms`` values. Rows are kept (dropping
-them would shift which districts ``version="small"`` and the seeded split select); each
-blank is filled with ``total_rooms`` times the median bedrooms-per-room ratio of the
-complete rows, rounded to a whole number. So the rebuilt arrays equal Keras's except for
-those 207 estimated cells (4 of them among the first 600 rows).
+minikeras ships a compact copy of the table, ``california_housing.csv.gz`` in
+``minikeras/datasets/bundled`` (public domain; made from Hands-On ML's ``housing.csv`` by
+``tools/bundle_california_housing.py``), and ``load_data()`` uses it first, so the data is
+the same on every machine and needs no download. Without it (or when ``path`` names
+another file) the loader looks for Keras's npz, then for the Hands-On ML copy
+``housing.tgz`` / ``housing.csv`` (sub-folder ``california_housing`` or ``housing``), and
+downloads the npz as a last resort.
+
+The Hands-On ML copy, and so the shipped one, differs from StatLib in two ways: an extra
+``ocean_proximity`` text column, which is dropped, and 207 deliberately blanked
+``total_bedrooms`` values. Rows are kept (dropping them would shift which districts
+``version="small"`` and the seeded split select); each blank is filled with
+``total_rooms`` times the median bedrooms-per-room ratio of the complete rows, rounded to a
+whole number. So the arrays equal Keras's except for those 207 estimated cells (4 of them
+among the first 600 rows).
 """
 import csv
 import io
@@ -40,7 +47,14 @@ TGZ = _files.DataFile(
     sha256="d4cd501af90475f09b814c7447c7701f59bf28e8cf1180205ae5ace9737a0109")
 CSV = _files.DataFile(
     "housing.csv", _HOML + "housing.csv",
-    sha256="8a3727f4cf54ac1a327f69b1d5b4db54c5834ea81c6e4efc0d163300022a685e")
+    sha256="8a3727f4cf54ac1a327f69b1d5b4db54c5834ea81c6e4efc0d163300022a685e",
+    content_size=1_423_529)
+# The copy shipped with minikeras: housing.csv without its text column (see bundled/README.md).
+BUNDLED = _files.DataFile(
+    "california_housing.csv.gz", "",
+    sha256="3ed8200d07dc3c39f413cd205098a44456593c61e1c70fa0ae979cb964ca216d",
+    content_sha256="cab182bb036c72c021b5becda99ab87d339c955acc32b6d6ffa8acc532c87725",
+    content_size=987_933)
 
 HOW_TO = (f"copy Keras's california_housing.npz ({NPZ.url}) or Hands-On ML's housing.tgz "
           "into a folder named 'california_housing';",)
@@ -86,6 +100,10 @@ def _load_table(path):
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a file name or path string, got {type(path).__name__}")
     path = os.fspath(path)
+    if path == NPZ.name:  # the default: the shipped copy comes first
+        found = _files.find(BUNDLED, SUBDIRS)
+        if found:
+            return _from_homl(found, BUNDLED)
     if os.path.isabs(path):
         npz = path if os.path.isfile(path) else None
     else:
@@ -102,9 +120,9 @@ def _load_table(path):
 
 
 def _from_homl(path, spec):
-    """Rebuild the Keras table from Hands-On ML's housing.tgz or housing.csv."""
+    """Rebuild the Keras table from Hands-On ML's housing.tgz or housing.csv (or the shipped copy)."""
     raw = _files.read_verified(path, spec)
-    if spec is TGZ:
+    if spec is TGZ:  # only the published archive gets here (read_verified checked its sha256)
         with tarfile.open(fileobj=io.BytesIO(raw), mode="r:gz") as tar:
             member = next((m for m in tar.getmembers()
                            if m.isfile() and os.path.basename(m.name) == "housing.csv"), None)

@@ -17,19 +17,23 @@ FILES = {
     "train_labels": _files.DataFile(
         "train-labels-idx1-ubyte.gz", _files.KERAS_ORIGIN + "train-labels-idx1-ubyte.gz",
         md5="25c81989df183df01b3e8a0aad5dffbe",
-        content_sha256="bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+        content_sha256="bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        content_size=60_008),
     "train_images": _files.DataFile(
         "train-images-idx3-ubyte.gz", _files.KERAS_ORIGIN + "train-images-idx3-ubyte.gz",
         md5="8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-        content_sha256="c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+        content_sha256="c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        content_size=47_040_016),
     "test_labels": _files.DataFile(
         "t10k-labels-idx1-ubyte.gz", _files.KERAS_ORIGIN + "t10k-labels-idx1-ubyte.gz",
         md5="bb300cfdad3c16e7a12a480ee83cd310",
-        content_sha256="0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+        content_sha256="0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        content_size=10_008),
     "test_images": _files.DataFile(
         "t10k-images-idx3-ubyte.gz", _files.KERAS_ORIGIN + "t10k-images-idx3-ubyte.gz",
         md5="bef4ecab320f06d8554ea6380940ec79",
-        content_sha256="5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
+        content_sha256="5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        content_size=7_840_016),
 }
 
 HOW_TO = ("on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist "

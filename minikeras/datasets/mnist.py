@@ -23,22 +23,26 @@ IDX = {
         "train-images-idx3-ubyte.gz", _LECUN + "train-images-idx3-ubyte.gz",
         md5="f68b3c2dcbeaaa9fbdd348bbdeb94873",
         sha256="440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-        content_sha256="ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+        content_sha256="ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        content_size=47_040_016),
     "train_labels": _files.DataFile(
         "train-labels-idx1-ubyte.gz", _LECUN + "train-labels-idx1-ubyte.gz",
         md5="d53e105ee54ea40749a09fcbcd1e9432",
         sha256="3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-        content_sha256="65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+        content_sha256="65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        content_size=60_008),
     "test_images": _files.DataFile(
         "t10k-images-idx3-ubyte.gz", _LECUN + "t10k-images-idx3-ubyte.gz",
         md5="9fb629c4189551a2d022fa330f9573f3",
         sha256="8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-        content_sha256="0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+        content_sha256="0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        content_size=7_840_016),
     "test_labels": _files.DataFile(
         "t10k-labels-idx1-ubyte.gz", _LECUN + "t10k-labels-idx1-ubyte.gz",
         md5="ec29112dd5afa0611ce80d1b7f02629c",
         sha256="f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-        content_sha256="ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+        content_sha256="ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        content_size=10_008),
 }
 
 HOW_TO = (f"copy Keras's mnist.npz ({NPZ.url}) or LeCun's four "

@@ -6,6 +6,8 @@ respect to ``y_pred`` only (labels are never differentiated). Probabilities are
 renormalised and clipped to [eps, 1 - eps] as Keras does; logits go through a shifted
 log-softmax, so nothing overflows or turns into NaN at |z| = 1000.
 """
+import numpy as np
+
 from ..backend import epsilon, get_array_module
 from .broadcast import unbroadcast
 
@@ -103,6 +105,17 @@ def sparse_categorical_crossentropy_backward(dloss, cache):
     return grad
 
 
+def _log_floored(x):
+    """``log(x)`` floored at -100, as PyTorch's binary cross-entropy (Keras 3's torch backend)
+    does. Only float16 needs it: there ``1 - eps`` rounds to 1, so ``log(1 - p)`` can be log 0;
+    in float32/64 the clip to [eps, 1 - eps] keeps every log above -17."""
+    xp = get_array_module(x)
+    if x.dtype.itemsize >= 4:
+        return xp.log(x)
+    with np.errstate(divide="ignore"):
+        return xp.maximum(xp.log(x), -100)
+
+
 def binary_crossentropy_forward(y_true, y_pred, from_logits=False):
     xp = get_array_module(y_pred)
     if from_logits:
@@ -112,7 +125,7 @@ def binary_crossentropy_forward(y_true, y_pred, from_logits=False):
         return per.mean(axis=-1), (y_true, z, True)
     eps = epsilon()
     p = xp.clip(y_pred, eps, 1 - eps)
-    per = -(y_true * xp.log(p) + (1 - y_true) * xp.log(1 - p))
+    per = -(y_true * _log_floored(p) + (1 - y_true) * _log_floored(1 - p))
     return per.mean(axis=-1), (y_true, y_pred, False)
 
 
@@ -128,7 +141,14 @@ def binary_crossentropy_backward(dloss, cache):
     eps = epsilon()
     p = xp.clip(y_pred, eps, 1 - eps)
     inside = (y_pred >= eps) & (y_pred <= 1 - eps)
-    return g * (-(y_true / p) + (1 - y_true) / (1 - p)) * inside
+    q = 1 - p
+    if q.dtype.itemsize < 4:
+        # float16: where 1 - p is 0, log(1 - p) was floored to a constant (no gradient), and
+        # 1 / eps overflows, so clipped entries divide by 1 (their gradient is zero anyway).
+        live = q > 0
+        second = (1 - y_true) * live / xp.where(live, q, 1)
+        return g * (second - y_true / xp.where(inside, p, 1)) * inside
+    return g * ((1 - y_true) / q - y_true / p) * inside
 
 
 def mean_squared_error_forward(y_true, y_pred):
@@ -162,6 +182,51 @@ def huber_backward(dloss, cache):
     xp = get_array_module(diff)
     d = xp.clip(diff, -delta, delta)
     return dloss[..., None] * d / diff.shape[-1]
+
+
+def kl_divergence_forward(y_true, y_pred):
+    """sum(t * log(t / p)) over the last axis, with t and p clipped to [eps, 1] as Keras does
+    (so zero-probability targets contribute eps * log(eps / p), not NaN)."""
+    xp = get_array_module(y_pred)
+    eps = epsilon()
+    t = xp.clip(y_true, eps, 1)
+    p = xp.clip(y_pred, eps, 1)
+    return (t * xp.log(t / p)).sum(axis=-1), (t, p, y_pred)
+
+
+def kl_divergence_backward(dloss, cache):
+    """d/dp = -t / p where the clip on y_pred was not active."""
+    t, p, y_pred = cache
+    eps = epsilon()
+    g = dloss[..., None] if getattr(dloss, "ndim", 0) else dloss
+    return -g * (t / p) * ((y_pred >= eps) & (y_pred <= 1))
+
+
+def _l2_normalize(x, axis):
+    """x / max(||x||, eps) along ``axis`` (Keras's ``normalize``: a zero vector stays zero);
+    returns the normalised array, the inverse norm used, and where that norm was not floored."""
+    xp = get_array_module(x)
+    norm = xp.sqrt((x * x).sum(axis=axis, keepdims=True))
+    eps = epsilon()
+    inv = 1 / xp.maximum(norm, eps)
+    return x * inv, inv, norm > eps
+
+
+def cosine_similarity_forward(y_true, y_pred, axis=-1):
+    """-sum(normalize(t) * normalize(p)) along ``axis``: -1 for the same direction, +1 for the opposite."""
+    tn, _, _ = _l2_normalize(y_true, axis)
+    pn, inv, unfloored = _l2_normalize(y_pred, axis)
+    return -(tn * pn).sum(axis=axis), (tn, pn, inv, unfloored, axis)
+
+
+def cosine_similarity_backward(dloss, cache):
+    """Through pn = p / ||p||: dp = (dpn - pn * <dpn, pn>) / ||p|| (just dpn / eps where the norm was floored)."""
+    tn, pn, inv, unfloored, axis = cache
+    xp = get_array_module(pn)
+    g = xp.expand_dims(dloss, axis) if getattr(dloss, "ndim", 0) else dloss
+    dpn = -g * tn
+    radial = pn * (dpn * pn).sum(axis=axis, keepdims=True)
+    return inv * (dpn - radial * unfloored)
 
 
 # ---------------------------------------------------------------- weighting and reduction

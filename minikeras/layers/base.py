@@ -15,13 +15,20 @@ from ..variables import Variable
 __all__ = ["Layer", "current_training_flag", "infer_output_shape"]
 
 
-def _to_tensor(x):
-    """Layer inputs as Tensors; float arrays are autocast to floatx, as Keras layers do."""
-    if isinstance(x, Tensor) or x is None or isinstance(x, (str, bytes)):
+def _to_tensor(x, dtype=None):
+    """Layer inputs as Tensors. Keras 3 autocasts float inputs (arrays and tensors) to the
+    layer's compute dtype ``dtype`` and leaves integer and bool inputs as they are (so an
+    Embedding still sees integer ids); ``dtype=None`` keeps every dtype."""
+    if x is None or isinstance(x, (str, bytes)):
+        return x
+    if isinstance(x, Tensor):
+        if dtype is not None and x.value.dtype.kind == "f" and x.value.dtype != dtype:
+            from .. import ops
+            return ops.cast(x, dtype)
         return x
     arr = backend.convert_to_array(x)
-    if arr.dtype.kind == "f" and arr.dtype != backend.floatx():
-        arr = arr.astype(backend.floatx())
+    if dtype is not None and arr.dtype.kind == "f" and arr.dtype != dtype:
+        arr = arr.astype(dtype)
     return Tensor(arr)
 
 
@@ -34,6 +41,10 @@ class Layer:
 
     _accepted_kwargs = ("input_shape", "input_dim", "batch_input_shape", "batch_size", "input_length",
                         "autocast", "dtype_policy")
+    # Keras 3: a layer casts its float inputs to its compute dtype. A functional model does
+    # not; it converts each input to the dtype of its own ``Input`` instead.
+    _convert_input_args = True
+    _autocast = True
 
     def __init__(self, trainable=True, name=None, dtype=None, **kwargs):
         unknown = set(kwargs) - set(self._accepted_kwargs)
@@ -44,6 +55,7 @@ class Layer:
         self._trainable = trainable
         self.dtype = backend.np.dtype(dtype).name if dtype is not None else backend.floatx()
         self.built = False
+        self._autocast = bool(kwargs.get("autocast", True))
         self._trainable_variables = []
         self._non_trainable_variables = []
         self._losses = []
@@ -80,8 +92,20 @@ class Layer:
     def _maybe_build(self, input_shape):
         if not self.built:
             self._build_input_shape = input_shape
-            self.build(input_shape)
+            try:
+                self.build(input_shape)
+            except (KeyError, TypeError, IndexError) as exc:
+                if isinstance(input_shape, dict):  # e.g. a dict of arrays given to a one-input model
+                    raise ValueError(
+                        f"Layer {self.name!r} ({type(self).__name__}) was called on a dict with keys "
+                        f"{list(input_shape)}, but it takes a single tensor; pass the array itself "
+                        f"(or the dict entry it is meant to use).") from exc
+                raise
             self.built = True
+
+    def _input_autocast_dtype(self):
+        """The dtype float inputs are cast to on the way in (None: no casting)."""
+        return self.dtype if self._convert_input_args and self._autocast else None
 
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,
                    constraint=None, name=None, **kwargs):
@@ -201,14 +225,19 @@ class Layer:
     def __call__(self, inputs, *args, **kwargs):
         if not (isinstance(inputs, Tensor) and self.built):  # the hot path skips all of this
             if self.built and inputs.__class__ is backend.np.ndarray:
-                inputs = Tensor(backend.convert_to_array(inputs))  # fit's batches: one NumPy array
+                inputs = _to_tensor(inputs, self._input_autocast_dtype())  # fit's batches: one NumPy array
             else:
                 from .input_layer import KerasTensor, symbolic_call
                 if any(isinstance(t, KerasTensor) for t in flatten(inputs)):
                     return symbolic_call(self, inputs, args, kwargs)
-                inputs = map_structure(_to_tensor, inputs)
+                dtype = self._input_autocast_dtype()
+                inputs = map_structure(lambda t: _to_tensor(t, dtype), inputs)
                 if not self.built:
                     self._maybe_build(map_structure(_shape_of, inputs))
+        else:
+            dt = inputs.value.dtype
+            if dt.kind == "f" and dt != self.dtype and self._convert_input_args and self._autocast:
+                inputs = _to_tensor(inputs, self.dtype)  # Keras 3's autocast to the compute dtype
         training = kwargs.pop("training", None)
         outer = current_training_flag()
         if training is None:

@@ -1,4 +1,6 @@
 """Convolution layers: Conv1D and Conv2D (channels-last, Keras 3 arguments and weight layouts)."""
+import numbers
+
 from .. import activations, constraints, initializers, ops, regularizers
 from ..ops.nn import conv_output_length
 from .base import Layer
@@ -38,6 +40,8 @@ class BaseConv(Layer):
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         who = f"{type(self).__name__} {self.name!r}"
+        if isinstance(filters, numbers.Integral) and not isinstance(filters, bool):
+            filters = int(filters)  # NumPy integers too (scikit-learn's searches draw them)
         if not isinstance(filters, int) or isinstance(filters, bool) or filters <= 0:
             raise ValueError(f"{who}: `filters` must be a positive integer, got {filters!r}.")
         if groups != 1:

@@ -1,4 +1,5 @@
 """Core layers: Dense, Activation, Flatten, Dropout, Reshape, Permute, Lambda."""
+import numbers
 import math
 
 from .. import activations, backend, constraints, initializers, ops, registry, regularizers
@@ -20,6 +21,8 @@ class Dense(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
+        if isinstance(units, numbers.Integral) and not isinstance(units, bool):
+            units = int(units)  # NumPy integers too (scikit-learn's searches draw them)
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"Dense {self.name!r}: `units` must be a positive integer, got {units!r}.")
         self.units = units

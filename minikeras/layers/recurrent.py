@@ -1,6 +1,8 @@
 """Recurrent layers: SimpleRNN, LSTM, GRU and the Bidirectional wrapper (Keras 3 arguments,
 weight layouts and parameter counts). Each layer runs a whole-sequence kernel from
 ``kernels/recurrent.py`` through ``ops``: one graph node per layer call, BPTT inside its backward."""
+import numbers
+
 from .. import activations, backend, constraints, initializers, ops, regularizers
 from ..ops.rnn import RNN_ACTIVATIONS
 from .base import Layer
@@ -38,6 +40,8 @@ class _RNN(Layer):
                  unroll=False, seed=None, **kwargs):
         super().__init__(**kwargs)
         who = self._who()
+        if isinstance(units, numbers.Integral) and not isinstance(units, bool):
+            units = int(units)  # NumPy integers too (scikit-learn's searches draw them)
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"{who}: `units` must be a positive integer, got {units!r}.")
         if stateful:

@@ -5,6 +5,8 @@ Single-output models take a loss and a list of metrics. Multi-output models take
 metrics as a list of lists or a dict. The total loss is the weighted sum; each output's
 own loss is tracked as ``<output>_loss`` as Keras 3 logs it.
 """
+import numpy as np
+
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from ..tree import flatten
@@ -57,7 +59,71 @@ def _per_output(value, output_names, what):
         return list(value)
     if n > 1 and value is not None and what == "loss":
         return [value] * n  # the same loss for every output
+    if n == 1 and isinstance(value, (list, tuple)) and what != "metrics":
+        if len(value) != 1:  # (Keras 3 takes loss=["mse"] for a single output, as the seeds write it)
+            raise ValueError(f"compile: {what} has {len(value)} entries but the model has one output "
+                             f"{output_names}.")
+        return [value[0]]
     return [value] + [None] * (n - 1) if n > 1 else [value]
+
+
+def _single(s, output_name):
+    """The one entry of a single-output structure: ``[y]``, ``(y,)`` or ``{name: y}``."""
+    if isinstance(s, dict):
+        if output_name in s:
+            return s[output_name]
+        return next(iter(s.values())) if len(s) == 1 else s
+    if isinstance(s, (list, tuple)) and len(s) == 1:
+        return s[0]
+    return s
+
+
+def _is_crossentropy_alias(identifier):
+    return isinstance(identifier, str) and identifier.lower() in ("crossentropy", "ce")
+
+
+class CrossentropyByShape(losses_module.Loss):
+    """``loss="crossentropy"`` (or ``"ce"``): binary, sparse categorical or categorical
+    cross-entropy, chosen from the shapes of the first batch by the same rule Keras 3 uses
+    for ``metrics=["accuracy"]``."""
+
+    def __init__(self, name="crossentropy", reduction="sum_over_batch_size"):
+        super().__init__(name=name, reduction=reduction)
+        self.resolved = None
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if self.resolved is None:
+            binary, sparse = metrics_module.binary_or_sparse(_shape(y_true), _shape(y_pred))
+            cls = (losses_module.BinaryCrossentropy if binary else
+                   losses_module.SparseCategoricalCrossentropy if sparse else losses_module.CategoricalCrossentropy)
+            self.resolved = cls(name=self.name, reduction=self.reduction)
+        return self.resolved(y_true, y_pred, sample_weight=sample_weight)
+
+
+def _shape(x):
+    shape = getattr(x, "shape", None)
+    return tuple(np.shape(x) if shape is None else shape)
+
+
+def _get_loss(identifier):
+    return CrossentropyByShape(name=identifier) if _is_crossentropy_alias(identifier) else \
+        losses_module.get(identifier)
+
+
+def flatten_metrics_in_order(metrics, logs):
+    """``evaluate(return_dict=False)``'s list, in Keras 3's order: the values whose names are
+    the model's metric names (``model.metrics``, with the compiled metrics' own unprefixed
+    names), then every other logged value by sorted name; a single value is returned alone."""
+    names = []
+    for m in metrics:
+        if isinstance(m, CompileMetrics):
+            names.extend(metric.name for _, metric, _ in m.metrics)
+        else:
+            names.append(m.name)
+    results = [logs[name] for name in names if name in logs]
+    known = set(names)
+    results.extend(logs[key] for key in sorted(logs) if key not in known)
+    return results[0] if len(results) == 1 else results
 
 
 def _batch_size(y):
@@ -75,25 +141,24 @@ class CompileLoss:
     def _configure(self, output_names):
         loss, loss_weights = self._config
         self.output_names = list(output_names)
-        self.losses = [None if l is None else losses_module.get(l)
-                       for l in _per_output(loss, self.output_names, "loss")]
+        self.losses = [None if l is None else _get_loss(l) for l in _per_output(loss, self.output_names, "loss")]
         weights = _per_output(loss_weights, self.output_names, "loss_weights") if loss_weights is not None \
             else [None] * len(self.output_names)
         self.weights = [1.0 if w is None else float(w) for w in weights]
         self.multi = len(self.output_names) > 1
         self.trackers = [metrics_module.Mean(name=f"{name}_loss") for name in self.output_names] \
             if self.multi else []
+        self.built = False  # Keras 3 lists the per-output loss trackers in model.metrics once built
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         names = names_from_prediction(self.output_names, y_pred)
         if names is not None:  # a subclassed model turned out to have several outputs
             self._configure(names)
+        self.built = True
         if not self.multi:
-            if isinstance(y_pred, (list, tuple)) and len(y_pred) == 1:
-                y_pred = y_pred[0]
-            if isinstance(y_true, (list, tuple)) and len(y_true) == 1:
-                y_true = y_true[0]
-            return self.losses[0](y_true, y_pred, sample_weight=sample_weight)
+            name = self.output_names[0]
+            return self.losses[0](_single(y_true, name), _single(y_pred, name),
+                                  sample_weight=_single(sample_weight, name))
         ys = self._align(y_true, "y")
         preds = self._align(y_pred, "y_pred")
         sws = self._align(sample_weight, "sample_weight") if isinstance(sample_weight, (list, tuple, dict)) \
@@ -131,19 +196,21 @@ class CompileMetrics:
         self._configure(resolve_output_names(output_names, loss, None, metrics))
 
     def _configure(self, output_names):
-        metrics, loss = self._config
+        metrics = self._config[0]
         self.output_names = list(output_names)
         n = len(self.output_names)
-        per_output = _per_output(metrics, self.output_names, "metrics") if n > 1 else [metrics]
-        loss_per_output = _per_output(loss, self.output_names, "loss") if n > 1 else [loss]
+        # A single output takes every metric given, however nested (Keras 3 flattens them).
+        per_output = _per_output(metrics, self.output_names, "metrics") if n > 1 else [flatten(metrics)]
         self.metrics = []  # (output index, metric, logged name)
-        for i, (ms, l) in enumerate(zip(per_output, loss_per_output)):
+        for i, ms in enumerate(per_output):
             if ms is None:
                 continue
             if not isinstance(ms, (list, tuple)):
                 ms = [ms]
             for m in ms:
-                metric = metrics_module.get(m, loss=l)
+                # "accuracy"/"acc" is resolved from the first batch's shapes, never from the loss
+                # (Keras 3: sigmoid outputs of width > 1 with BCE get CategoricalAccuracy).
+                metric = metrics_module.get(m)
                 name = metric.name
                 if n > 1:
                     name = f"{self.output_names[i]}_{name}"
@@ -154,9 +221,8 @@ class CompileMetrics:
         if names is not None:
             self._configure(names)
         if len(self.output_names) == 1:
-            yt = y_true[0] if isinstance(y_true, (list, tuple)) else y_true
-            yp = y_pred[0] if isinstance(y_pred, (list, tuple)) else y_pred
-            ys, ps = [yt], [yp]
+            name = self.output_names[0]
+            ys, ps = [_single(y_true, name)], [_single(y_pred, name)]
         else:
             ys = [y_true.get(n) for n in self.output_names] if isinstance(y_true, dict) else flatten(y_true)
             ps = [y_pred.get(n) for n in self.output_names] if isinstance(y_pred, dict) else flatten(y_pred)

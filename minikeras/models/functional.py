@@ -4,21 +4,39 @@ Building walks back from the outputs to the inputs through the recorded ``Node``
 that every output really depends on the given inputs, and stores the nodes in an order
 where each comes after the nodes it needs. Calling the model replays those nodes on data.
 """
-from .. import naming
+from .. import backend, naming, ops
+from ..autodiff import Tensor
 from ..layers.input_layer import InputLayer, KerasTensor
 from ..tree import flatten, map_structure, pack_sequence_as
 from .model import Model
 
 
+def _as_input_dtype(x, dtype):
+    """A call input as a Tensor of its ``Input``'s dtype: Keras 3 converts every model input
+    this way, so uint8 images or int labels fed to a float32 ``Input`` become float32 before
+    any layer sees them (``x - 128`` then goes negative instead of wrapping around)."""
+    if x is None:
+        return x
+    if not isinstance(x, Tensor):
+        arr = backend.convert_to_array(x)
+        return Tensor(arr if arr.dtype == dtype else arr.astype(dtype))
+    return x if x.value.dtype == dtype else ops.cast(x, dtype)
+
+
+def _unpack_singleton(outputs):
+    """Keras 3 returns the tensor itself for ``outputs=[x]`` (or ``(x,)``)."""
+    if isinstance(outputs, (list, tuple)) and len(outputs) == 1:
+        return outputs[0]
+    return outputs
+
+
 class Functional(Model):
     """A model defined by its input and output KerasTensors."""
 
+    _convert_input_args = False  # each input is converted to its own Input's dtype in call()
+
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         Model.__init__(self, name=name or naming.unique_name("functional"), trainable=trainable)
-        if isinstance(inputs, tuple):
-            inputs = list(inputs)
-        if isinstance(outputs, tuple):
-            outputs = list(outputs)
         for where, s in (("inputs", inputs), ("outputs", outputs)):
             for t in flatten(s):
                 if not isinstance(t, KerasTensor):
@@ -97,13 +115,14 @@ class Functional(Model):
     def output(self):
         return self._outputs_struct
 
+    # Keras 3: the shapes of the flat inputs/outputs, a list unless there is only one.
     @property
     def input_shape(self):
-        return map_structure(lambda t: t.shape, self._inputs_struct)
+        return _unpack_singleton([t.shape for t in self.inputs])
 
     @property
     def output_shape(self):
-        return map_structure(lambda t: t.shape, self._outputs_struct)
+        return _unpack_singleton([t.shape for t in self.outputs])
 
     def _flatten_call_inputs(self, inputs):
         n = len(self.inputs)
@@ -126,8 +145,7 @@ class Functional(Model):
         return flat
 
     def call(self, inputs, training=None, mask=None):
-        from ..layers.base import _to_tensor
-        flat = [_to_tensor(t) for t in self._flatten_call_inputs(inputs)]
+        flat = [_as_input_dtype(t, kt.dtype) for t, kt in zip(self._flatten_call_inputs(inputs), self.inputs)]
         values = {id(kt): t for kt, t in zip(self.inputs, flat)}
         for node in self._nodes:
             def lookup(x):
@@ -138,7 +156,7 @@ class Functional(Model):
             out = node.layer(args, *node.args, **kwargs)
             for kt, value in zip(node.output_tensors, flatten(out)):
                 values[id(kt)] = value
-        return pack_sequence_as(self._outputs_struct, [values[id(t)] for t in self.outputs])
+        return _unpack_singleton(pack_sequence_as(self._outputs_struct, [values[id(t)] for t in self.outputs]))
 
     def compute_output_shape(self, input_shape):
         return pack_sequence_as(self._outputs_struct, [t.shape for t in self.outputs])
@@ -164,7 +182,4 @@ class Functional(Model):
     def get_config(self):
         from .functional_config import functional_config
         return functional_config(self)
-
-    def get_build_config(self):
-        return None  # the graph in the config fixes every shape
 

@@ -1,5 +1,7 @@
 """``Sequential``: a plain stack of layers, each feeding the next."""
 from .. import layers as layers_module
+from .. import ops
+from ..autodiff import Tensor
 from ..layers.base import Layer
 from ..layers.input_layer import Input, InputLayer, KerasTensor
 from ..layers.input_spec import incompatible_input
@@ -12,6 +14,8 @@ class Sequential(Model):
     def __init__(self, layers=None, trainable=True, name=None):
         super().__init__(trainable=trainable, name=name)
         self._input_batch_shape = None
+        self._input_layer_dtype = None  # from an explicit Input/InputLayer
+        self._input_layer_name = None
         for layer in layers or []:
             self.add(layer, rebuild=False)
         self._maybe_rebuild()
@@ -26,6 +30,7 @@ class Sequential(Model):
             if self._layers:
                 raise ValueError(f"Sequential {self.name!r}: an Input can only be the first layer.")
             self._input_batch_shape = layer.batch_shape
+            self._input_layer_dtype, self._input_layer_name = layer.dtype, layer.name
         elif not self._layers and layer._batch_input_shape is not None:
             self._input_batch_shape = layer._batch_input_shape
         if any(layer is l for l in self._layers):
@@ -69,7 +74,9 @@ class Sequential(Model):
         self._build_input_shape = shape
         # Calling the layers on a symbolic input builds them, gives each its output shape, and
         # defines `model.inputs`, `model.outputs` and `layer.output` (for feature extraction).
-        x = Input(batch_shape=shape)
+        # Keras 3: the model input has the explicit Input's dtype, else the first layer's dtype.
+        dtype = self._input_layer_dtype or (self.layers[0].dtype if self.layers else None)
+        x = Input(batch_shape=shape, dtype=dtype, name=self._input_layer_name)
         self.inputs = [x]
         for layer in self.layers:
             try:
@@ -86,7 +93,27 @@ class Sequential(Model):
         if not self.built:
             self.build(input_shape)
 
+    def __call__(self, inputs, *args, **kwargs):
+        if isinstance(inputs, dict):
+            inputs = self._input_from_dict(inputs)
+        return super().__call__(inputs, *args, **kwargs)
+
+    def _input_from_dict(self, inputs):
+        """Keras 3 takes a dict for a Sequential's single input only when it holds the input's name."""
+        model_inputs = self.__dict__.get("inputs")
+        name = model_inputs[0].name if model_inputs else self._input_layer_name
+        if name is not None and name in inputs:
+            return inputs[name]
+        expected = f"an array, or a dict with the key {name!r}" if name else "a single array"
+        raise ValueError(f"Sequential model {self.name!r} has one input and expects {expected}; it was given "
+                         f"a dict with keys {list(inputs)}.")
+
     def call(self, inputs, training=None, mask=None):
+        model_inputs = self.__dict__.get("inputs")
+        if inputs.__class__ is Tensor and model_inputs:
+            dtype = model_inputs[0].dtype
+            if inputs.value.dtype != dtype:  # e.g. uint8 images for a float32 model (as Keras 3 casts)
+                inputs = ops.cast(inputs, dtype)
         expected = self._input_batch_shape
         if expected is not None and hasattr(inputs, "shape"):
             got = tuple(inputs.shape)
@@ -117,13 +144,12 @@ class Sequential(Model):
     def get_config(self):
         layers = []
         if self._input_batch_shape is not None:
-            layers.append({"class_name": "InputLayer",
-                           "config": {"batch_shape": list(self._input_batch_shape), "name": f"{self.name}_input"}})
+            config = {"batch_shape": list(self._input_batch_shape), "name": f"{self.name}_input"}
+            if self._input_layer_dtype is not None:
+                config["dtype"] = self._input_layer_dtype
+            layers.append({"class_name": "InputLayer", "config": config})
         layers.extend(layers_module.serialize(l) for l in self.layers)
         return {"name": self.name, "trainable": self.trainable, "layers": layers}
-
-    def get_build_config(self):
-        return None  # the config's layers (with their input shape) already say how to build it
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -131,6 +157,7 @@ class Sequential(Model):
         for lc in config["layers"]:
             if lc["class_name"] == "InputLayer":
                 model._input_batch_shape = tuple(lc["config"]["batch_shape"])
+                model._input_layer_dtype = lc["config"].get("dtype")
                 continue
             model.add(layers_module.deserialize(lc, custom_objects), rebuild=False)
         model._maybe_rebuild()

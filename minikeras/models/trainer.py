@@ -14,7 +14,7 @@ from .. import optimizers as optimizers_module
 from ..autodiff import Tensor, gradients, no_grad
 from ..callbacks import CallbackList, History, ProgbarLogger
 from . import data as data_utils
-from .compile_utils import CompileLoss, CompileMetrics
+from .compile_utils import CompileLoss, CompileMetrics, flatten_metrics_in_order
 
 
 def _to_python(value):
@@ -102,13 +102,13 @@ class Trainer:
     @property
     def metrics(self):
         """The metric objects fit resets at each epoch: the loss tracker, compiled and tracked metrics."""
-        out = []
+        out = []  # Keras 3's order: loss, compiled metrics, per-output losses (once the loss has run)
         if self.compiled and self._loss_tracker is not None:
             out.append(self._loss_tracker)
-        if self._compile_loss is not None:
-            out.extend(self._compile_loss.trackers)
         if self._compile_metrics is not None:
             out.append(self._compile_metrics)
+        if self._compile_loss is not None and self._compile_loss.built:
+            out.extend(self._compile_loss.trackers)
         for layer_metric in self.__dict__.get("_tracked_metrics", ()):
             if all(layer_metric is not m for m in out):
                 out.append(layer_metric)
@@ -316,8 +316,7 @@ class Trainer:
         cb_list.on_test_end(logs)
         if return_dict:
             return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
+        return flatten_metrics_in_order(self.metrics, logs)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Batched inference without gradients; NumPy arrays back (a list/dict for several outputs)."""
@@ -358,7 +357,7 @@ class Trainer:
         self.reset_metrics()
         result = self.train_step((x, y, sample_weight) if sample_weight is not None else (x, y))
         logs = _flatten_logs(_logs_reader(result)())
-        return logs if return_dict else (list(logs.values())[0] if len(logs) == 1 else list(logs.values()))
+        return logs if return_dict else flatten_metrics_in_order(self.metrics, logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._assert_compiled("test_on_batch")
@@ -367,7 +366,7 @@ class Trainer:
         with no_grad():
             result = self.test_step((x, y, sample_weight) if sample_weight is not None else (x, y))
         logs = _flatten_logs(_logs_reader(result)())
-        return logs if return_dict else (list(logs.values())[0] if len(logs) == 1 else list(logs.values()))
+        return logs if return_dict else flatten_metrics_in_order(self.metrics, logs)
 
     def predict_on_batch(self, x):
         x = data_utils.to_backend(x, "x", f"predict_on_batch() of model {self.name!r}")

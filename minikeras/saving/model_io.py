@@ -26,7 +26,7 @@ from . import weights_io
 
 _FAMILY = {"loss": "losses", "metric": "metrics"}
 
-OPTIMIZER_ARRAYS = "optimizer.npz"
+OPTIMIZER_ARRAYS = weights_io.OPTIMIZER_ARRAYS
 
 
 # ----------------------------------------------------------------------------- compile config
@@ -68,7 +68,7 @@ def _deserialize_identifier(value, kind, custom_objects):
         if custom is not None:
             return custom
         known = registry.builtin_objects(_FAMILY[kind])
-        if value in known or (kind == "metric" and value.lower() in ("accuracy", "acc")):
+        if value in known or value.lower() in (("accuracy", "acc") if kind == "metric" else ("crossentropy", "ce")):
             return value
         if hasattr(losses if kind == "loss" else metrics, value):
             return getattr(losses if kind == "loss" else metrics, value)
@@ -148,7 +148,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """Rebuild a model saved by ``model.save``: architecture, weights and (with ``compile=True``)
     the compiled loss/metrics and optimizer with its state. Nothing in the file is executed:
     custom classes and functions are found via registration or ``custom_objects``."""
-    path, meta, members = weights_io.read_archive(filepath, (weights_io.MODEL_FORMAT,))
+    wanted = weights_io.ALL_MEMBERS if compile else weights_io.ALL_MEMBERS[:3]  # no optimizer state
+    path, meta, members = weights_io.read_archive(filepath, (weights_io.MODEL_FORMAT,), wanted)
     if "config.json" not in members:
         raise ValueError(f"{path!r} is incomplete: it has no config.json.")
     config = weights_io.parse_json(members["config.json"], path, "config.json")
@@ -162,7 +163,12 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         if compile and compile_config:
             compile_from_config(model, compile_config, custom_objects)
             if OPTIMIZER_ARRAYS in members:
-                store = weights_io.npz_to_arrays(members[OPTIMIZER_ARRAYS], path, OPTIMIZER_ARRAYS)
+                declared = weights_io.declared_weight_bytes(
+                    weights_io.parse_json(members[weights_io.WEIGHTS_MANIFEST], path,
+                                          weights_io.WEIGHTS_MANIFEST))
+                store = weights_io.npz_to_arrays(
+                    members[OPTIMIZER_ARRAYS], path, OPTIMIZER_ARRAYS,
+                    max_bytes=None if declared is None else weights_io.optimizer_limit(*declared))
                 optimizer = model.optimizer
                 if meta.get("optimizer_built") and model.trainable_weights:
                     optimizer.build(model.trainable_weights)

@@ -7,6 +7,11 @@ the name/shape/dtype of each variable) and ``model.weights.npz`` (plain NumPy ar
 ``"0", "1", ...`` in manifest order). It is NOT HDF5. Reading never unpickles:
 ``np.load(..., allow_pickle=False)``.
 
+Reading is defensive: only the members a load uses are read, and each one's declared size
+is checked before it is inflated (the weight arrays against what the manifest lists, see
+``MEMBER_LIMITS``), so a small file announcing a huge member is refused at no cost. Writing
+goes through ``atomic.AtomicFile``.
+
 Weights are matched to layers by position among the layers that own weights (a
 depth-first walk of the model's layers), so renamed layers (a subclassed model rebuilt
 in the same session gets ``dense_2`` instead of ``dense``) still load; shapes and counts
@@ -15,19 +20,20 @@ are checked, and a mismatch names the layer.
 import io
 import json
 import os
-import tempfile
 import warnings
 import zipfile
 
 import numpy as np
 
 from .. import backend
+from . import atomic
 
 FORMAT_VERSION = 1
 MODEL_FORMAT = "minikeras.model"
 WEIGHTS_FORMAT = "minikeras.weights"
 WEIGHTS_MANIFEST = "model.weights.json"
 WEIGHTS_ARRAYS = "model.weights.npz"
+OPTIMIZER_ARRAYS = "optimizer.npz"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -52,27 +58,102 @@ def resolve_path(filepath, default_name):
     return path
 
 
-def write_archive(path, members, overwrite=True):
-    """Write ``{name: bytes}`` as a zip, atomically (a temp file renamed into place)."""
+def write_archive(path, members, overwrite=True, what="model"):
+    """Write ``{name: bytes}`` as a zip, atomically (see ``atomic.AtomicFile``: through
+    symbolic links, with the umask's permissions, no torn or leftover files)."""
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"{path!r} already exists and overwrite=False.")
-    folder = os.path.dirname(os.path.abspath(path))
+    folder = os.path.dirname(atomic.write_target(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"Cannot save to {path!r}: the folder {folder!r} does not exist.")
-    fd, tmp = tempfile.mkstemp(prefix=".minikeras-", suffix=".tmp", dir=folder)
+    with atomic.AtomicFile(path, what) as out, \
+            zipfile.ZipFile(out.file, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+
+# Largest sizes, as declared in the zip directory, that the members minikeras reads may
+# have. Checked before a member is inflated, so a small file announcing a huge member (a
+# "zip bomb") is refused without using the memory. The weight arrays are bounded by what
+# the manifest says they hold; the JSON members by what any real model needs.
+MEMBER_LIMITS = {"metadata.json": 1 << 20, "config.json": 64 << 20, WEIGHTS_MANIFEST: 64 << 20}
+# Arrays of real numbers do not deflate by more than a few times; a member that inflates
+# more than this (beyond a small size) is mostly one repeated byte.
+MAX_INFLATION = 200
+SMALL_MEMBER = 1 << 20
+ARRAY_OVERHEAD = 4096       # .npy header and zip entry, per array
+OPTIMIZER_SLOTS = 4         # an optimizer keeps at most this many arrays per weight
+
+
+def _check_declared_size(info, limit, path, why):
+    """Refuse a zip member whose declared size cannot be what it should hold."""
+    if limit is not None and info.file_size > limit:
+        raise ValueError(f"{path!r}: its member {info.filename} declares {info.file_size:,} bytes, more "
+                         f"than it can hold ({why}: at most {limit:,}); the file is damaged or "
+                         "malicious and was not unpacked.")
+    if info.file_size > SMALL_MEMBER and info.file_size > MAX_INFLATION * max(info.compress_size, 1):
+        raise ValueError(f"{path!r}: its member {info.filename} would inflate from {info.compress_size:,} "
+                         f"to {info.file_size:,} bytes; no real model data compresses like that, so the "
+                         "file was not unpacked (it is damaged or malicious).")
+
+
+def _read_member(zf, info, path, limit, why):
+    _check_declared_size(info, limit, path, why)
     try:
-        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
-            for name, data in members.items():
-                zf.writestr(name, data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+        return zf.read(info)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+        raise ValueError(f"{path!r} is truncated or corrupted: its member {info.filename} cannot be read "
+                         f"({exc}). Save the model again.") from exc
 
 
-def read_archive(path, expected_formats):
-    """The members of a minikeras zip as ``{name: bytes}``, with clear errors for anything else."""
+def declared_weight_bytes(manifest):
+    """``(bytes, arrays)`` that the weight manifest declares, or None when it is malformed."""
+    try:
+        total = count = 0
+        for entry in manifest["layers"]:
+            for w in entry["weights"]:
+                n = 1
+                for d in w["shape"]:
+                    if isinstance(d, bool) or not isinstance(d, int) or d < 0:
+                        return None
+                    n *= d
+                total += n * np.dtype(w["dtype"]).itemsize
+                count += 1
+        return total, count
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def weights_limit(nbytes, count):
+    """Most bytes an npz of ``count`` arrays holding ``nbytes`` of data can take."""
+    return nbytes + ARRAY_OVERHEAD * (count + 1)
+
+
+def optimizer_limit(nbytes, count):
+    """Most bytes the optimizer state for such weights can take (slots plus a few scalars)."""
+    return OPTIMIZER_SLOTS * weights_limit(nbytes, count) + SMALL_MEMBER
+
+
+def _check_format_version(meta, path):
+    version = meta.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"{path!r}: metadata.json has format_version {version!r}, which no minikeras "
+                         f"writes (it is a whole number from 1 to {FORMAT_VERSION}); the file was edited "
+                         "or damaged.")
+    if version > FORMAT_VERSION:
+        raise ValueError(f"{path!r} uses format version {version}, newer than this minikeras supports "
+                         f"({FORMAT_VERSION}); upgrade minikeras.")
+
+
+ALL_MEMBERS = ("config.json", WEIGHTS_MANIFEST, WEIGHTS_ARRAYS, OPTIMIZER_ARRAYS)
+
+
+def read_archive(path, expected_formats, wanted=ALL_MEMBERS):
+    """``(path, metadata, {name: bytes})``: the ``wanted`` members of a minikeras zip.
+
+    Other members are never read, and each one read is size-checked before it is inflated.
+    Anything that is not a minikeras file gets an error saying what it is.
+    """
     path = os.fspath(path)
     what = " or ".join(expected_formats)
     if os.path.isdir(path):
@@ -96,25 +177,48 @@ def read_archive(path, expected_formats):
         raise ValueError(f"{path!r} is not a minikeras file: it is not a zip archive "
                          f"(starts with bytes {head!r}).")
     try:
-        with zipfile.ZipFile(path) as zf:
-            members = {name: zf.read(name) for name in zf.namelist()}
+        zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
         raise ValueError(f"{path!r} is truncated or corrupted: it starts like a zip archive but cannot "
                          f"be read ({exc}). Save the model again.") from exc
-    if "metadata.json" not in members:
-        raise ValueError(f"{path!r} is a zip archive but not a minikeras file: it has no metadata.json "
-                         f"(members: {sorted(members)[:10]}).")
-    meta = parse_json(members["metadata.json"], path, "metadata.json")
-    fmt = meta.get("format") if isinstance(meta, dict) else None
-    if fmt not in expected_formats:
-        if isinstance(meta, dict) and "keras_version" in meta:
-            raise ValueError(f"{path!r} was written by Keras {meta['keras_version']}, not by minikeras. "
-                             "Its weights are stored as HDF5, which minikeras does not read; rebuild the "
-                             "model in minikeras (or copy weights with get_weights/set_weights).")
-        raise ValueError(f"{path!r} is not a {what} file (its metadata says format={fmt!r}).")
-    if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise ValueError(f"{path!r} uses format version {meta['format_version']}, newer than this minikeras "
-                         f"supports ({FORMAT_VERSION}); upgrade minikeras.")
+    with zf:
+        infos = {info.filename: info for info in zf.infolist()}
+        if "metadata.json" not in infos:
+            raise ValueError(f"{path!r} is a zip archive but not a minikeras file: it has no metadata.json "
+                             f"(members: {sorted(infos)[:10]}).")
+        members = {}
+
+        def read(name, limit, why):
+            if name in infos and (name == "metadata.json" or name in wanted):
+                members[name] = _read_member(zf, infos[name], path, limit, why)
+            return members.get(name)
+
+        meta = parse_json(read("metadata.json", MEMBER_LIMITS["metadata.json"], "a metadata file"),
+                          path, "metadata.json")
+        fmt = meta.get("format") if isinstance(meta, dict) else None
+        if fmt not in expected_formats:
+            if isinstance(meta, dict) and "keras_version" in meta:
+                raise ValueError(f"{path!r} was written by Keras {meta['keras_version']}, not by minikeras. "
+                                 "Its weights are stored as HDF5, which minikeras does not read; rebuild the "
+                                 "model in minikeras (or copy weights with get_weights/set_weights).")
+            raise ValueError(f"{path!r} is not a {what} file (its metadata says format={fmt!r}).")
+        _check_format_version(meta, path)
+        read("config.json", MEMBER_LIMITS["config.json"], "a model config")
+        if WEIGHTS_ARRAYS in wanted or OPTIMIZER_ARRAYS in wanted:
+            wanted = set(wanted) | {WEIGHTS_MANIFEST}   # their size limits come from it
+        manifest = read(WEIGHTS_MANIFEST, MEMBER_LIMITS[WEIGHTS_MANIFEST], "a weight manifest")
+        declared = None
+        if manifest is not None:
+            declared = declared_weight_bytes(parse_json(manifest, path, WEIGHTS_MANIFEST))
+        if declared is not None:
+            nbytes, count = declared
+            read(WEIGHTS_ARRAYS, weights_limit(nbytes, count),
+                 f"the {count} arrays of {nbytes:,} bytes its manifest lists")
+            read(OPTIMIZER_ARRAYS, optimizer_limit(nbytes, count),
+                 f"optimizer state for weights of {nbytes:,} bytes")
+        else:  # the manifest is missing or malformed: load_weights_from_members says which
+            read(WEIGHTS_ARRAYS, None, "")
+            read(OPTIMIZER_ARRAYS, None, "")
     return path, meta, members
 
 
@@ -131,8 +235,23 @@ def arrays_to_npz(arrays):
     return buf.getvalue()
 
 
-def npz_to_arrays(data, path, member):
-    """``{key: array}`` from npz bytes; object arrays are refused (no pickle, ever)."""
+def npz_to_arrays(data, path, member, max_bytes=None):
+    """``{key: array}`` from npz bytes; object arrays are refused (no pickle, ever).
+
+    An npz is itself a zip: its entries' declared sizes are checked (against ``max_bytes``
+    in all, and for plausible compression) before any array is inflated.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as inner:
+            infos = inner.infolist()
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise ValueError(f"{path!r}: {member} cannot be read ({exc}); the file is corrupted.") from exc
+    for info in infos:
+        _check_declared_size(info, max_bytes, f"{path}: {member}", "the arrays it should hold")
+    if max_bytes is not None and sum(i.file_size for i in infos) > max_bytes:
+        raise ValueError(f"{path!r}: {member} declares {sum(i.file_size for i in infos):,} bytes of arrays, "
+                         f"more than it can hold (at most {max_bytes:,}); the file is damaged or malicious "
+                         "and was not unpacked.")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
@@ -192,7 +311,9 @@ def load_weights_from_members(model, members, path, skip_mismatch=False):
     saved = manifest.get("layers") if isinstance(manifest, dict) else None
     if not isinstance(saved, list):
         raise ValueError(f"{path!r}: {WEIGHTS_MANIFEST} has no 'layers' list; the file is corrupted.")
-    arrays = npz_to_arrays(members[WEIGHTS_ARRAYS], path, WEIGHTS_ARRAYS)
+    declared = declared_weight_bytes(manifest)
+    arrays = npz_to_arrays(members[WEIGHTS_ARRAYS], path, WEIGHTS_ARRAYS,
+                           max_bytes=None if declared is None else weights_limit(*declared))
     groups = weight_groups(model)
     if not groups and saved:
         raise ValueError(f"Model {model.name!r} has no weights yet, so the weights in {path!r} cannot be "
@@ -244,10 +365,11 @@ def save_weights(model, filepath, overwrite=True):
     path = resolve_path(filepath, "model.weights.h5")
     members = {"metadata.json": json.dumps(metadata(WEIGHTS_FORMAT)).encode("utf-8")}
     members.update(weights_members(model))
-    write_archive(path, members, overwrite=overwrite)
+    write_archive(path, members, overwrite=overwrite, what="weights file")
 
 
 def load_weights(model, filepath, skip_mismatch=False):
     """Load weights written by ``save_weights`` (or the weights inside a ``.keras`` model file)."""
-    path, _, members = read_archive(filepath, (WEIGHTS_FORMAT, MODEL_FORMAT))
+    path, _, members = read_archive(filepath, (WEIGHTS_FORMAT, MODEL_FORMAT),
+                                    wanted=(WEIGHTS_MANIFEST, WEIGHTS_ARRAYS))
     load_weights_from_members(model, members, path, skip_mismatch=skip_mismatch)
