@@ -75,25 +75,14 @@ def compute_fans(shape, input_axes=None, output_axes=None):
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-class Initializer:
+class Initializer(registry.Configurable):
     """Base class: subclasses implement ``__call__(shape, dtype=None)`` and ``get_config``."""
 
     def __call__(self, shape, dtype=None):
         raise NotImplementedError(f"{type(self).__name__} must implement __call__(shape, dtype=None).")
 
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
     def clone(self):
         return self.__class__.from_config(self.get_config())
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class _RandomInitializer(Initializer):
@@ -412,20 +401,4 @@ ALL_OBJECTS.update({
 
 registry.register_builtins("initializers", ALL_OBJECTS, kind="initializer", module="keras.initializers",
                            example="glorot_uniform")
-
-
-def serialize(initializer):
-    """A JSON-friendly description (the same dict layout Keras 3 writes)."""
-    return registry.serialize(initializer)
-
-
-def deserialize(config, custom_objects=None):
-    """Rebuild an initializer from ``serialize``'s output (a dict or a name)."""
-    return registry.deserialize(config, custom_objects, family="initializers")
-
-
-def get(identifier):
-    """An initializer from a name, a config dict, a class, an instance or a callable
-    ``f(shape, dtype)``. ``None`` gives ``None`` (as in Keras); names build a fresh instance
-    with default arguments."""
-    return registry.get("initializers", identifier)
+serialize, deserialize, get = registry.family_functions("initializers", __name__)

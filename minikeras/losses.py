@@ -308,6 +308,21 @@ class _FusedLoss(Loss):
         xp = _xp_of(yp)
         return _match_targets(self.name, _to_module(y_true, xp, dtype=yp.dtype), yp)
 
+    # (forward, backward) of the per-sample kernel, for the losses that only check the targets'
+    # shape and then run it; ``_kernel_options`` gives its keyword arguments.
+    _kernel = None
+
+    def _kernel_options(self):
+        return {}
+
+    def _forward(self, y_true, yp):
+        yt, yp = self._targets(y_true, yp)
+        v, cache = self._kernel[0](yt, yp, **self._kernel_options())
+        return v, cache, None
+
+    def _backward(self, dv, cache):
+        return self._kernel[1](dv, cache)
+
 
 class MeanSquaredError(_FusedLoss):
     """Mean of the squared errors over the last axis."""
@@ -315,12 +330,7 @@ class MeanSquaredError(_FusedLoss):
     def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
 
-    def _forward(self, y_true, yp):
-        yt, yp = self._targets(y_true, yp)
-        v, cache = K.mean_squared_error_forward(yt, yp)
-        return v, cache, None
-
-    _backward = staticmethod(K.mean_squared_error_backward)
+    _kernel = (K.mean_squared_error_forward, K.mean_squared_error_backward)
 
 
 class MeanAbsoluteError(_FusedLoss):
@@ -329,12 +339,7 @@ class MeanAbsoluteError(_FusedLoss):
     def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
 
-    def _forward(self, y_true, yp):
-        yt, yp = self._targets(y_true, yp)
-        v, cache = K.mean_absolute_error_forward(yt, yp)
-        return v, cache, None
-
-    _backward = staticmethod(K.mean_absolute_error_backward)
+    _kernel = (K.mean_absolute_error_forward, K.mean_absolute_error_backward)
 
 
 class Huber(_FusedLoss):
@@ -344,12 +349,10 @@ class Huber(_FusedLoss):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.delta = float(delta)
 
-    def _forward(self, y_true, yp):
-        yt, yp = self._targets(y_true, yp)
-        v, cache = K.huber_forward(yt, yp, delta=self.delta)
-        return v, cache, None
+    _kernel = (K.huber_forward, K.huber_backward)
 
-    _backward = staticmethod(K.huber_backward)
+    def _kernel_options(self):
+        return {"delta": self.delta}
 
     def get_config(self):
         return {**super().get_config(), "delta": self.delta}
@@ -457,12 +460,7 @@ class KLDivergence(_FusedLoss):
     def __init__(self, reduction="sum_over_batch_size", name="kl_divergence", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
 
-    def _forward(self, y_true, yp):
-        yt, yp = self._targets(y_true, yp)
-        v, cache = K.kl_divergence_forward(yt, yp)
-        return v, cache, None
-
-    _backward = staticmethod(K.kl_divergence_backward)
+    _kernel = (K.kl_divergence_forward, K.kl_divergence_backward)
 
 
 class CosineSimilarity(_FusedLoss):
@@ -586,14 +584,7 @@ _BY_FUNCTION = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanA
 
 registry.register_builtins("losses", _BY_NAME, kind="loss", module="keras.losses", example="mse")
 registry.register_builtin_functions(_BY_FUNCTION)
-
-
-def serialize(loss):
-    return registry.serialize(loss)
-
-
-def deserialize(config, custom_objects=None):
-    return registry.deserialize(config, custom_objects, family="losses")
+serialize, deserialize, _ = registry.family_functions("losses", __name__)
 
 
 def get(identifier):

@@ -31,6 +31,23 @@ class ObjectNotFoundError(TypeError, ValueError):
     minikeras raised ValueError, so this is both."""
 
 
+class Configurable:
+    """The base of the small configurable objects (initializers, regularizers, constraints):
+    ``get_config`` returns the ``__init__`` arguments, ``from_config`` calls ``__init__`` with
+    them, and the repr shows them."""
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
 # ----------------------------------------------------------------------------- built-in families
 class _Family:
     __slots__ = ("name", "kind", "module", "example", "ignore_case", "objects", "lower")
@@ -133,6 +150,30 @@ def get(family, identifier, custom_objects=None):
     example = f" such as {fam.example!r}" if fam.example else ""
     raise ValueError(f"Could not interpret {fam.kind} identifier {identifier!r}: expected a name{example}, "
                      f"a config dict, a class or instance, or a callable.")
+
+
+def family_functions(family, module_name):
+    """The ``serialize``, ``deserialize`` and ``get`` of a family's module (``keras.initializers.get``
+    and so on), written once here instead of once per family."""
+    fam = _family(family)
+
+    def serialize_(obj):
+        return serialize(obj)
+
+    def deserialize_(config, custom_objects=None):
+        return deserialize(config, custom_objects, family=family)
+
+    def get_(identifier):
+        return get(family, identifier)
+
+    serialize_.__doc__ = f"A {fam.kind} as Keras 3's config dict (a built-in function as its name)."
+    deserialize_.__doc__ = f"Rebuild a {fam.kind} from ``serialize``'s output (a dict or a name)."
+    get_.__doc__ = (f"A {fam.kind} from a name such as {fam.example!r}, a config dict, a class, an instance "
+                    f"or a callable; None stays None.")
+    for fn, name in ((serialize_, "serialize"), (deserialize_, "deserialize"), (get_, "get")):
+        fn.__name__ = fn.__qualname__ = name
+        fn.__module__ = module_name
+    return serialize_, deserialize_, get_
 
 
 # ----------------------------------------------------------------------------- user registry

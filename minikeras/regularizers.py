@@ -19,22 +19,11 @@ def _penalty_factor(value, name):
     return float(value)
 
 
-class Regularizer:
+class Regularizer(registry.Configurable):
     """Base class: subclasses implement ``__call__(x)`` returning a scalar Tensor."""
 
     def __call__(self, x):
         return ops.zeros((), dtype=ops.convert_to_tensor(x).dtype)
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class L1(Regularizer):
@@ -132,16 +121,4 @@ ALL_OBJECTS.update({"l1": L1, "l2": L2, "l1l2": L1L2, "l1_l2": L1L2,
 
 registry.register_builtins("regularizers", ALL_OBJECTS, kind="regularizer", module="keras.regularizers",
                            example="l2")
-
-
-def serialize(regularizer):
-    return registry.serialize(regularizer)
-
-
-def deserialize(config, custom_objects=None):
-    return registry.deserialize(config, custom_objects, family="regularizers")
-
-
-def get(identifier):
-    """A regularizer from a name ("l2"), a config dict, a class, an instance or a callable; None stays None."""
-    return registry.get("regularizers", identifier)
+serialize, deserialize, get = registry.family_functions("regularizers", __name__)

@@ -50,7 +50,8 @@ def test_numpy_integer_batch_sizes_are_fine():
 @pytest.mark.parametrize("steps", [0, -1, 1.5], ids=repr)
 def test_step_counts_must_be_positive_integers(steps):
     model = _model()
-    with pytest.raises(ValueError, match=rf"`steps_per_epoch` must be a positive integer, got steps_per_epoch={steps!r}"):
+    with pytest.raises(ValueError, match=rf"`steps_per_epoch` must be a positive integer, "
+                                         rf"got steps_per_epoch={steps!r}"):
         model.fit(X, Y, steps_per_epoch=steps, verbose=0)
     with pytest.raises(ValueError, match=rf"evaluate\(\).*`steps` must be a positive integer, got steps={steps!r}"):
         model.evaluate(X, Y, steps=steps, verbose=0)

@@ -7,12 +7,49 @@ records a graph node instead of computing, which is how functional models are bu
 """
 import inspect
 
-from .. import backend, naming
+from .. import activations, backend, constraints, initializers, naming, regularizers
 from ..autodiff import Tensor, current_training_flag, enter_training, exit_training, no_grad
 from ..tree import flatten, map_structure
 from ..variables import Variable
 
-__all__ = ["Layer", "current_training_flag", "infer_output_shape"]
+__all__ = ["Layer", "current_training_flag", "infer_output_shape", "KERNEL_BIAS", "resolve_objects",
+           "serialize_objects"]
+
+# The configuration objects of a layer with a kernel and a bias (Dense, Conv*), by argument name.
+KERNEL_BIAS = ("kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
+               "activity_regularizer", "kernel_constraint", "bias_constraint")
+
+
+def _unique(variables):
+    """Each variable once (a layer shared by two parents, or tied weights), in first-seen order."""
+    seen, out = set(), []
+    for w in variables:
+        if id(w) not in seen:
+            seen.add(id(w))
+            out.append(w)
+    return out
+
+
+def _family_of(argument):
+    """The module that resolves an argument, from its name: ``*_initializer``, ``*_regularizer``,
+    ``*_constraint`` or ``*activation``."""
+    for suffix, module in (("_initializer", initializers), ("_regularizer", regularizers),
+                           ("_constraint", constraints), ("activation", activations)):
+        if argument.endswith(suffix):
+            return module
+    raise ValueError(f"No object family for the argument {argument!r}.")
+
+
+def resolve_objects(layer, arguments, names):
+    """Set ``layer.<name>`` to the object each identifier in ``arguments`` names (``"relu"``,
+    ``"glorot_uniform"``, ``"l2"``, an instance, ...), for every name in ``names``."""
+    for name in names:
+        setattr(layer, name, _family_of(name).get(arguments[name]))
+
+
+def serialize_objects(layer, names):
+    """``{name: config}`` of those objects, for ``get_config``."""
+    return {name: _family_of(name).serialize(getattr(layer, name)) for name in names}
 
 
 def _to_tensor(x, dtype=None):
@@ -110,7 +147,6 @@ class Layer:
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,
                    constraint=None, name=None, **kwargs):
         """Create a state variable owned by this layer (Keras 3's ``add_weight``)."""
-        from .. import constraints, initializers, regularizers
         shape = () if shape is None else tuple(int(d) for d in shape)
         dtype = dtype or self.dtype
         if initializer is None:
@@ -139,17 +175,8 @@ class Layer:
 
     @property
     def weights(self):
-        seen, out = set(), []
-        for w in self._trainable_variables + self._non_trainable_variables:
-            if id(w) not in seen:
-                seen.add(id(w))
-                out.append(w)
-        for layer in self._layers:
-            for w in layer.weights:
-                if id(w) not in seen:
-                    seen.add(id(w))
-                    out.append(w)
-        return out
+        return _unique(self._trainable_variables + self._non_trainable_variables
+                       + [w for layer in self._layers for w in layer.weights])
 
     variables = weights
 
@@ -157,12 +184,7 @@ class Layer:
     def trainable_weights(self):
         if not self.trainable:
             return []
-        seen, out = set(), []
-        for w in self._trainable_variables + [w for l in self._layers for w in l.trainable_weights]:
-            if id(w) not in seen:
-                seen.add(id(w))
-                out.append(w)
-        return out
+        return _unique(self._trainable_variables + [w for layer in self._layers for w in layer.trainable_weights])
 
     trainable_variables = trainable_weights
 

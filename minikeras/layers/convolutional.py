@@ -1,9 +1,9 @@
 """Convolution layers: Conv1D and Conv2D (channels-last, Keras 3 arguments and weight layouts)."""
 import numbers
 
-from .. import activations, constraints, initializers, ops, regularizers
+from .. import activations, ops
 from ..ops.nn import conv_output_length
-from .base import Layer
+from .base import KERNEL_BIAS, Layer, resolve_objects, serialize_objects
 from .input_spec import check_rank, incompatible_input
 from .core import cast_to_layer_dtype
 
@@ -58,16 +58,9 @@ class BaseConv(Layer):
         if self.padding not in self._paddings:
             raise ValueError(f"{who}: `padding` must be one of {list(self._paddings)}, got {padding!r}.")
         self.data_format = check_data_format(data_format, who)
-        self.activation = activations.get(activation)
-        self._fused = activations.fusable_name(self.activation)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        resolve_objects(self, locals(), ("activation",) + KERNEL_BIAS)
+        self._fused = activations.fusable_name(self.activation)
 
     def _who(self):
         return f"{type(self).__name__} {self.name!r}"
@@ -129,15 +122,8 @@ class BaseConv(Layer):
         config = super().get_config()
         config.update(filters=self.filters, kernel_size=self.kernel_size, strides=self.strides,
                       padding=self.padding, data_format=self.data_format, dilation_rate=self.dilation_rate,
-                      groups=self.groups, activation=activations.serialize(self.activation),
-                      use_bias=self.use_bias,
-                      kernel_initializer=initializers.serialize(self.kernel_initializer),
-                      bias_initializer=initializers.serialize(self.bias_initializer),
-                      kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-                      bias_regularizer=regularizers.serialize(self.bias_regularizer),
-                      activity_regularizer=regularizers.serialize(self.activity_regularizer),
-                      kernel_constraint=constraints.serialize(self.kernel_constraint),
-                      bias_constraint=constraints.serialize(self.bias_constraint))
+                      groups=self.groups, use_bias=self.use_bias,
+                      **serialize_objects(self, ("activation",) + KERNEL_BIAS))
         return config
 
 

@@ -2,8 +2,8 @@
 import numbers
 import math
 
-from .. import activations, backend, constraints, initializers, ops, registry, regularizers
-from .base import Layer
+from .. import activations, backend, ops, registry
+from .base import KERNEL_BIAS, Layer, resolve_objects, serialize_objects
 from .input_spec import incompatible_input
 
 
@@ -26,16 +26,9 @@ class Dense(Layer):
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"Dense {self.name!r}: `units` must be a positive integer, got {units!r}.")
         self.units = units
-        self.activation = activations.get(activation)
-        self._fused = activations.fusable_name(self.activation)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        resolve_objects(self, locals(), ("activation",) + KERNEL_BIAS)
+        self._fused = activations.fusable_name(self.activation)
 
     def build(self, input_shape):
         in_dim = input_shape[-1] if input_shape else None
@@ -70,15 +63,8 @@ class Dense(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(units=self.units, activation=activations.serialize(self.activation),
-                      use_bias=self.use_bias,
-                      kernel_initializer=initializers.serialize(self.kernel_initializer),
-                      bias_initializer=initializers.serialize(self.bias_initializer),
-                      kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-                      bias_regularizer=regularizers.serialize(self.bias_regularizer),
-                      activity_regularizer=regularizers.serialize(self.activity_regularizer),
-                      kernel_constraint=constraints.serialize(self.kernel_constraint),
-                      bias_constraint=constraints.serialize(self.bias_constraint))
+        config.update(units=self.units, use_bias=self.use_bias,
+                      **serialize_objects(self, ("activation",) + KERNEL_BIAS))
         return config
 
 

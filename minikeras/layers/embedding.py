@@ -1,6 +1,8 @@
 """Embedding: integer token ids -> rows of a trainable (input_dim, output_dim) table."""
-from .. import constraints, initializers, ops, regularizers
-from .base import Layer
+from .. import ops
+from .base import Layer, resolve_objects, serialize_objects
+
+_OBJECTS = ("embeddings_initializer", "embeddings_regularizer", "embeddings_constraint")
 
 
 class Embedding(Layer):
@@ -22,9 +24,7 @@ class Embedding(Layer):
                 raise ValueError(f"Embedding {self.name!r}: `{arg}` must be a positive integer, got {value!r}.")
         self.input_dim = input_dim
         self.output_dim = output_dim
-        self.embeddings_initializer = initializers.get(embeddings_initializer)
-        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
-        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        resolve_objects(self, locals(), _OBJECTS)
         self.mask_zero = bool(mask_zero)
         self.input_length = input_length  # Keras 2 argument; shapes come from the data
 
@@ -54,8 +54,5 @@ class Embedding(Layer):
     def get_config(self):
         config = super().get_config()
         config.update(input_dim=self.input_dim, output_dim=self.output_dim,
-                      embeddings_initializer=initializers.serialize(self.embeddings_initializer),
-                      embeddings_regularizer=regularizers.serialize(self.embeddings_regularizer),
-                      embeddings_constraint=constraints.serialize(self.embeddings_constraint),
-                      mask_zero=self.mask_zero)
+                      **serialize_objects(self, _OBJECTS), mask_zero=self.mask_zero)
         return config

@@ -1,8 +1,14 @@
 """Normalization layers: BatchNormalization and LayerNormalization (Keras 3 semantics)."""
-from .. import constraints, initializers, ops, regularizers
-from .base import Layer
+from .. import ops
+from .base import Layer, resolve_objects, serialize_objects
 from .core import cast_to_layer_dtype
 from .input_spec import incompatible_input
+
+
+# The configuration objects of the normalization layers, by argument name.
+_GAMMA_BETA_OBJECTS = ("beta_initializer", "gamma_initializer", "beta_regularizer", "gamma_regularizer",
+                       "beta_constraint", "gamma_constraint")
+_BN_OBJECTS = _GAMMA_BETA_OBJECTS + ("moving_mean_initializer", "moving_variance_initializer")
 
 
 def _check_axis(layer, axis, input_shape):
@@ -42,14 +48,7 @@ class BatchNormalization(Layer):
         self.center = bool(center)
         self.scale = bool(scale)
         self.synchronized = synchronized
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
-        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        resolve_objects(self, locals(), _BN_OBJECTS)
 
     def build(self, input_shape):
         axis = _check_axis(self, self.axis, input_shape)
@@ -98,15 +97,7 @@ class BatchNormalization(Layer):
     def get_config(self):
         config = super().get_config()
         config.update(axis=self.axis, momentum=self.momentum, epsilon=self.epsilon, center=self.center,
-                      scale=self.scale, synchronized=self.synchronized,
-                      beta_initializer=initializers.serialize(self.beta_initializer),
-                      gamma_initializer=initializers.serialize(self.gamma_initializer),
-                      moving_mean_initializer=initializers.serialize(self.moving_mean_initializer),
-                      moving_variance_initializer=initializers.serialize(self.moving_variance_initializer),
-                      beta_regularizer=regularizers.serialize(self.beta_regularizer),
-                      gamma_regularizer=regularizers.serialize(self.gamma_regularizer),
-                      beta_constraint=constraints.serialize(self.beta_constraint),
-                      gamma_constraint=constraints.serialize(self.gamma_constraint))
+                      scale=self.scale, synchronized=self.synchronized, **serialize_objects(self, _BN_OBJECTS))
         return config
 
 
@@ -132,12 +123,7 @@ class LayerNormalization(Layer):
         self.center = bool(center)
         self.scale = bool(scale)
         self.rms_scaling = bool(rms_scaling)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        resolve_objects(self, locals(), _GAMMA_BETA_OBJECTS)
 
     def _axes(self):
         return self.axis if isinstance(self.axis, list) else [self.axis]
@@ -179,11 +165,5 @@ class LayerNormalization(Layer):
     def get_config(self):
         config = super().get_config()
         config.update(axis=self.axis, epsilon=self.epsilon, center=self.center, scale=self.scale,
-                      rms_scaling=self.rms_scaling,
-                      beta_initializer=initializers.serialize(self.beta_initializer),
-                      gamma_initializer=initializers.serialize(self.gamma_initializer),
-                      beta_regularizer=regularizers.serialize(self.beta_regularizer),
-                      gamma_regularizer=regularizers.serialize(self.gamma_regularizer),
-                      beta_constraint=constraints.serialize(self.beta_constraint),
-                      gamma_constraint=constraints.serialize(self.gamma_constraint))
+                      rms_scaling=self.rms_scaling, **serialize_objects(self, _GAMMA_BETA_OBJECTS))
         return config

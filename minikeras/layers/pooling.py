@@ -51,19 +51,13 @@ class BasePooling(Layer):
 
 
 class MaxPooling2D(BasePooling):
-    """Maximum of each window; the gradient goes to the first maximum of the window."""
-
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+    """Maximum of each window (``pool_size`` 2 is (2, 2)); the gradient goes to the first maximum."""
 
     rank, _op = 2, "max_pool2d"
 
 
 class AveragePooling2D(BasePooling):
     """Mean of each window (with "same", over the cells inside the input only)."""
-
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
     rank, _op = 2, "average_pool2d"
 

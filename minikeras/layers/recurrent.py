@@ -3,9 +3,9 @@ weight layouts and parameter counts). Each layer runs a whole-sequence kernel fr
 ``kernels/recurrent.py`` through ``ops``: one graph node per layer call, BPTT inside its backward."""
 import numbers
 
-from .. import activations, backend, constraints, initializers, ops, regularizers
+from .. import activations, backend, ops
 from ..ops.rnn import RNN_ACTIVATIONS
-from .base import Layer
+from .base import Layer, resolve_objects, serialize_objects
 from .core import cast_to_layer_dtype
 from .input_spec import check_rank, incompatible_input
 
@@ -17,6 +17,12 @@ def _kernel_activation(fn, arg, who):
         return name
     raise ValueError(f"{who}: `{arg}` must be one of the built-in activations {sorted(RNN_ACTIVATIONS)} "
                      f"(recurrent kernels fuse them), got {fn!r}.")
+
+
+# The configuration objects of a recurrent layer, by argument name.
+_RNN_OBJECTS = ("activation", "recurrent_activation", "kernel_initializer", "recurrent_initializer",
+                "bias_initializer", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+                "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint")
 
 
 def _dropout_mask(shape, rate, like):
@@ -51,21 +57,10 @@ class _RNN(Layer):
             if not 0 <= rate < 1:
                 raise ValueError(f"{who}: `{arg}` must be in [0, 1), got {rate!r}.")
         self.units = units
-        self.activation = activations.get(activation)
-        self._act = _kernel_activation(self.activation, "activation", who)
-        self.recurrent_activation = activations.get(recurrent_activation)
-        self._ract = _kernel_activation(self.recurrent_activation, "recurrent_activation", who)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        resolve_objects(self, locals(), _RNN_OBJECTS)
+        self._act = _kernel_activation(self.activation, "activation", who)
+        self._ract = _kernel_activation(self.recurrent_activation, "recurrent_activation", who)
         self.dropout = float(dropout)
         self.recurrent_dropout = float(recurrent_dropout)
         self.return_sequences = bool(return_sequences)
@@ -152,18 +147,7 @@ class _RNN(Layer):
     def get_config(self):
         config = super().get_config()
         config.update(
-            units=self.units, activation=activations.serialize(self.activation),
-            recurrent_activation=activations.serialize(self.recurrent_activation), use_bias=self.use_bias,
-            kernel_initializer=initializers.serialize(self.kernel_initializer),
-            recurrent_initializer=initializers.serialize(self.recurrent_initializer),
-            bias_initializer=initializers.serialize(self.bias_initializer),
-            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-            recurrent_regularizer=regularizers.serialize(self.recurrent_regularizer),
-            bias_regularizer=regularizers.serialize(self.bias_regularizer),
-            activity_regularizer=regularizers.serialize(self.activity_regularizer),
-            kernel_constraint=constraints.serialize(self.kernel_constraint),
-            recurrent_constraint=constraints.serialize(self.recurrent_constraint),
-            bias_constraint=constraints.serialize(self.bias_constraint),
+            units=self.units, use_bias=self.use_bias, **serialize_objects(self, _RNN_OBJECTS),
             dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
             return_sequences=self.return_sequences, return_state=self.return_state,
             go_backwards=self.go_backwards, stateful=self.stateful, unroll=self.unroll, seed=self.seed)

@@ -259,27 +259,16 @@ def arange(start, stop=None, step=1, dtype=None):
 
 
 def _install_operators():
+    """``a + b`` is ``add(a, b)`` and ``2 * a`` is ``multiply(2, a)``: each operator is its op."""
     T = Tensor
-    T.__add__ = lambda a, b: add(a, b)
-    T.__radd__ = lambda a, b: add(b, a)
-    T.__sub__ = lambda a, b: subtract(a, b)
-    T.__rsub__ = lambda a, b: subtract(b, a)
-    T.__mul__ = lambda a, b: multiply(a, b)
-    T.__rmul__ = lambda a, b: multiply(b, a)
-    T.__truediv__ = lambda a, b: divide(a, b)
-    T.__rtruediv__ = lambda a, b: divide(b, a)
-    T.__neg__ = lambda a: negative(a)
+    for name, op in (("add", add), ("sub", subtract), ("mul", multiply), ("truediv", divide), ("pow", power),
+                     ("matmul", matmul)):
+        setattr(T, f"__{name}__", op)  # (a plain function: ``a.__add__(b)`` calls ``add(a, b)``)
+        setattr(T, f"__r{name}__", lambda a, b, op=op: op(b, a))
+    for name, op in (("lt", less), ("le", less_equal), ("gt", greater), ("ge", greater_equal),
+                     ("getitem", getitem), ("neg", negative), ("abs", abs)):
+        setattr(T, f"__{name}__", op)
     T.__pos__ = lambda a: a
-    T.__abs__ = lambda a: abs(a)
-    T.__pow__ = lambda a, b: power(a, b)
-    T.__rpow__ = lambda a, b: power(b, a)
-    T.__matmul__ = lambda a, b: matmul(a, b)
-    T.__rmatmul__ = lambda a, b: matmul(b, a)
-    T.__getitem__ = lambda a, k: getitem(a, k)
-    T.__lt__ = lambda a, b: less(a, b)
-    T.__le__ = lambda a, b: less_equal(a, b)
-    T.__gt__ = lambda a, b: greater(a, b)
-    T.__ge__ = lambda a, b: greater_equal(a, b)
     T.T = property(lambda a: transpose(a))
     T.reshape = lambda a, *s: reshape(a, s[0] if len(s) == 1 else s)
 

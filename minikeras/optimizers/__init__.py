@@ -15,16 +15,7 @@ from .sgd import SGD
 ALL_OBJECTS = (SGD, RMSprop, Adam, AdamW, Nadam, Adagrad)
 registry.register_builtins("optimizers", {cls.__name__.lower(): cls for cls in ALL_OBJECTS}, kind="optimizer",
                            module="keras.optimizers", example="adam", ignore_case=True)
-
-
-def serialize(optimizer):
-    """A Keras-style dict ``{"module", "class_name", "config", "registered_name"}``."""
-    return registry.serialize(optimizer)
-
-
-def deserialize(config, custom_objects=None):
-    """Rebuild an optimizer from ``serialize``'s dict (class names are case-insensitive)."""
-    return registry.deserialize(config, custom_objects, family="optimizers")
+serialize, deserialize, _ = registry.family_functions("optimizers", __name__)
 
 
 def get(identifier):
