@@ -370,56 +370,61 @@ def _check_smoothing(who, label_smoothing):
     return label_smoothing
 
 
-class BinaryCrossentropy(_FusedLoss):
+class _Crossentropy(_FusedLoss):
+    """What the binary and categorical cross-entropies share: ``from_logits``, ``label_smoothing``
+    (subclasses say how targets are smoothed) and ``axis`` (the last one)."""
+
+    def __init__(self, from_logits, label_smoothing, axis, reduction, name, dtype):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        _check_axis(self.name, axis)
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = _check_smoothing(self.name, label_smoothing)
+        self.axis = axis
+
+    def _forward(self, y_true, yp):
+        yt, yp = self._targets(y_true, yp)
+        if self.label_smoothing:
+            yt = self._smooth(yt)
+        self._check_targets(yt)
+        v, cache = self._kernel[0](yt, yp, from_logits=self.from_logits)
+        return v, cache, None
+
+    def _check_targets(self, yt):
+        pass
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing, "axis": self.axis}
+
+
+class BinaryCrossentropy(_Crossentropy):
     """Sigmoid cross-entropy for 0/1 targets, averaged over the last axis."""
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name="binary_crossentropy", dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-        _check_axis(self.name, axis)
-        self.from_logits = bool(from_logits)
-        self.label_smoothing = _check_smoothing(self.name, label_smoothing)
-        self.axis = axis
+        super().__init__(from_logits, label_smoothing, axis, reduction, name, dtype)
 
-    def _forward(self, y_true, yp):
-        yt, yp = self._targets(y_true, yp)
-        if self.label_smoothing:
-            yt = yt * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+    _kernel = (K.binary_crossentropy_forward, K.binary_crossentropy_backward)
+
+    def _smooth(self, yt):
+        return yt * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+
+    def _check_targets(self, yt):
         if not self.from_logits:
             _check_probability_targets(self.name, yt)
-        v, cache = K.binary_crossentropy_forward(yt, yp, from_logits=self.from_logits)
-        return v, cache, None
-
-    _backward = staticmethod(K.binary_crossentropy_backward)
-
-    def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing, "axis": self.axis}
 
 
-class CategoricalCrossentropy(_FusedLoss):
+class CategoricalCrossentropy(_Crossentropy):
     """Cross-entropy between one-hot (or soft) targets and predicted class probabilities."""
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name="categorical_crossentropy", dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-        _check_axis(self.name, axis)
-        self.from_logits = bool(from_logits)
-        self.label_smoothing = _check_smoothing(self.name, label_smoothing)
-        self.axis = axis
+        super().__init__(from_logits, label_smoothing, axis, reduction, name, dtype)
 
-    def _forward(self, y_true, yp):
-        yt, yp = self._targets(y_true, yp)
-        if self.label_smoothing:
-            yt = yt * (1.0 - self.label_smoothing) + self.label_smoothing / yt.shape[-1]
-        v, cache = K.categorical_crossentropy_forward(yt, yp, from_logits=self.from_logits)
-        return v, cache, None
+    _kernel = (K.categorical_crossentropy_forward, K.categorical_crossentropy_backward)
 
-    _backward = staticmethod(K.categorical_crossentropy_backward)
-
-    def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing, "axis": self.axis}
+    def _smooth(self, yt):
+        return yt * (1.0 - self.label_smoothing) + self.label_smoothing / yt.shape[-1]
 
 
 class SparseCategoricalCrossentropy(_FusedLoss):

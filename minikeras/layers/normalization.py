@@ -11,6 +11,16 @@ _GAMMA_BETA_OBJECTS = ("beta_initializer", "gamma_initializer", "beta_regularize
 _BN_OBJECTS = _GAMMA_BETA_OBJECTS + ("moving_mean_initializer", "moving_variance_initializer")
 
 
+def _same_shape(layer, axes, input_shape):
+    """A normalization's output shape (its input's), once every axis is checked to exist."""
+    rank = len(input_shape)
+    for a in axes:
+        if not -rank <= a < rank:
+            raise ValueError(f"{type(layer).__name__} {layer.name!r}: axis {a} is out of bounds for input "
+                             f"shape {tuple(input_shape)}.")
+    return tuple(input_shape)
+
+
 def _check_axis(layer, axis, input_shape):
     rank = len(input_shape)
     if not -rank <= axis < rank:
@@ -88,11 +98,7 @@ class BatchNormalization(Layer):
                                        scale=self.gamma, epsilon=self.epsilon)
 
     def compute_output_shape(self, input_shape):
-        rank = len(input_shape)
-        if not -rank <= self.axis < rank:
-            raise ValueError(f"BatchNormalization {self.name!r}: axis {self.axis} is out of bounds for input "
-                             f"shape {tuple(input_shape)}.")
-        return tuple(input_shape)
+        return _same_shape(self, [self.axis], input_shape)
 
     def get_config(self):
         config = super().get_config()
@@ -155,12 +161,7 @@ class LayerNormalization(Layer):
                                        self._norm_axes, self.epsilon, self.rms_scaling)
 
     def compute_output_shape(self, input_shape):
-        rank = len(input_shape)
-        for a in self._axes():
-            if not -rank <= a < rank:
-                raise ValueError(f"LayerNormalization {self.name!r}: axis {a} is out of bounds for input "
-                                 f"shape {tuple(input_shape)}.")
-        return tuple(input_shape)
+        return _same_shape(self, self._axes(), input_shape)
 
     def get_config(self):
         config = super().get_config()
