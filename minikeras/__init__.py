@@ -12,7 +12,7 @@ from .layers import Input, Layer
 from .models import Model, Sequential, clone_model
 from .variables import Variable
 
-__version__ = "0.1.0"
+from .version import __version__
 
 
 def __getattr__(name):

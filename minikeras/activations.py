@@ -1,7 +1,6 @@
 """Keras activation functions by name. Each takes and returns a Tensor and is differentiable;
-the ones listed in ``kernels.activations.FUSABLE`` can also be fused into a Dense kernel."""
-from . import ops
-from .autodiff import Tensor
+the ones listed in ``ops.nn.FUSED_ACTIVATIONS`` can also be fused into a Dense kernel."""
+from . import ops, registry
 
 
 def linear(x):
@@ -79,6 +78,7 @@ def hard_sigmoid(x):
 ALL = {f.__name__: f for f in (linear, relu, leaky_relu, sigmoid, tanh, softplus, softsign, elu, selu, gelu,
                                softmax, log_softmax, exponential, swish, hard_sigmoid)}
 ALL["silu"] = swish
+registry.register_builtins("activations", ALL, kind="activation", module="keras.activations", example="relu")
 
 
 def get(identifier):
@@ -86,18 +86,10 @@ def get(identifier):
     if identifier is None:
         return linear
     if isinstance(identifier, str):
-        fn = ALL.get(identifier)
-        if fn is None:
-            from .saving import get_registered_object
-            fn = get_registered_object(identifier)
-        if fn is None:
-            raise ValueError(f"Unknown activation {identifier!r}. Valid activations are: {sorted(ALL)}; "
-                             "custom ones must be registered or passed in custom_objects.")
-        return fn
+        return registry.lookup("activations", identifier)
     if isinstance(identifier, dict):
         if identifier.get("class_name") == "function":
-            from .saving import deserialize_callable
-            return deserialize_callable(identifier, kind="activation")
+            return registry.deserialize_callable(identifier, kind="activation")
         config = identifier.get("config")
         return get(config.get("name") if isinstance(config, dict) else config or identifier.get("class_name"))
     if callable(identifier):
@@ -108,25 +100,19 @@ def get(identifier):
 
 def serialize(fn):
     """A built-in activation's name, or Keras 3's ``{"class_name": "function", ...}`` dict."""
-    name = getattr(fn, "__name__", None)
-    if name in ALL and ALL[name] is fn:
-        return name
-    from .saving import serialize_callable
-    return serialize_callable(fn)
+    return registry.serialize_callable(fn)
 
 
 def deserialize(config, custom_objects=None):
     """Inverse of ``serialize``; custom functions come from ``custom_objects`` or the registry."""
-    from .saving import CustomObjectScope
-    with CustomObjectScope(custom_objects or {}):
+    with registry.custom_object_scope(custom_objects or {}):
         return get(config)
 
 
 def fusable_name(fn):
     """The kernel name when ``fn`` is a built-in activation a Dense kernel can fuse, else None."""
-    from .kernels.activations import FUSABLE
     name = getattr(fn, "__name__", None)
-    if name in FUSABLE and ALL.get(name) is fn:
+    if name in ops.nn.FUSED_ACTIVATIONS and ALL.get(name) is fn:
         return name
     return None
 

@@ -1,25 +1,43 @@
-"""A small reverse-mode automatic differentiation engine.
+"""A small reverse-mode automatic differentiation engine, and the one place kernels meet it.
 
-A ``Tensor`` wraps an array. When an op is applied to tensors of which at least one
-requires a gradient, the result remembers its parents and a backward closure. Asking
-for gradients walks that graph once in reverse topological order (iteratively, so long
-graphs never hit Python's recursion limit) and accumulates gradients for nodes that are
-used more than once. ``GradientTape`` is the Keras/TensorFlow-style way to ask.
+A ``Tensor`` wraps an array. ``function(forward, backward)`` turns a pure kernel pair into a
+differentiable op: when the op is applied to tensors of which at least one requires a
+gradient, each result remembers its inputs, the kernel's backward and the kernel's cache.
+An op may return several arrays (an LSTM's sequence, last state and last carry): they become
+several tensors of one node, and its backward receives one gradient per output.
+
+Asking for gradients walks that graph once in reverse topological order (iteratively, so long
+graphs never hit Python's recursion limit) and accumulates gradients for nodes that are used
+more than once. ``GradientTape`` is the Keras/TensorFlow-style way to ask.
+
+Two flags are context-local (``contextvars``), so a thread that predicts never switches off
+gradient recording in a thread that trains: whether ops record (``no_grad`` switches it off)
+and the ``training`` value that the enclosing layer call was given.
 """
-import contextlib
+import contextvars
+import functools
 from operator import attrgetter
 
 from . import backend
 from .tree import flatten, pack_sequence_as
 
-_recording = [True]
+_recording = contextvars.ContextVar("minikeras_recording", default=True)
+_training = contextvars.ContextVar("minikeras_training", default=None)
+_value_of = attrgetter("value")
 _requires_grad = attrgetter("requires_grad")
 
 
 class Tensor:
-    """An array plus, when it was computed from something differentiable, how to differentiate it."""
+    """An array plus, when it was computed by a differentiable op, how to differentiate it.
 
-    __slots__ = ("value", "requires_grad", "_parents", "_backward", "_needs", "_keras_history", "__weakref__")
+    Graph fields (set by ``function`` only): ``_parents`` the op's positional inputs,
+    ``_needs`` which of them want a gradient, ``_backward``/``_cache`` the kernel's backward
+    and what its forward kept. An output of a several-output op has the op's hidden node as
+    its one parent, ``_backward = ROUTE`` and its position in ``_index``.
+    """
+
+    __slots__ = ("value", "requires_grad", "_parents", "_backward", "_cache", "_needs", "_index",
+                 "_keras_history", "__weakref__")
     __array_priority__ = 100  # so numpy_array + tensor defers to Tensor.__radd__
 
     def __init__(self, value, requires_grad=False):
@@ -27,7 +45,6 @@ class Tensor:
         self.requires_grad = requires_grad
         self._parents = ()
         self._backward = None
-        self._needs = ()
         self._keras_history = None
 
     # -- array-like surface -------------------------------------------------
@@ -90,36 +107,133 @@ def as_tensor(x, dtype=None):
     return Tensor(backend.convert_to_array(x, dtype))
 
 
+# ---------------------------------------------------------------- context-local flags
+
+
 def is_recording():
-    return _recording[0]
+    """False inside ``no_grad`` (in this thread or task only)."""
+    return _recording.get()
 
 
-@contextlib.contextmanager
-def no_grad():
-    """Run ops without building a graph (used by predict and evaluate)."""
-    previous = _recording[0]
-    _recording[0] = False
-    try:
-        yield
-    finally:
-        _recording[0] = previous
+class no_grad:
+    """Run ops without building a graph: ``with no_grad(): ...`` or ``@no_grad()`` on a function.
 
-
-def make_node(value, parents, backward):
-    """Wrap an op's result; record ``backward(grad, needs) -> grads per parent`` when useful.
-
-    ``needs[i]`` tells the closure whether parent ``i`` wants a gradient, so kernels can
-    skip work (e.g. the input gradient of the first Dense layer).
+    predict, evaluate and every metric update use it; the switch is local to the current
+    thread (or asyncio task), so other threads keep recording.
     """
-    out = Tensor(value)
-    if _recording[0]:
-        needs = tuple(map(_requires_grad, parents))  # (no Python frame, unlike a comprehension)
-        if True in needs:
-            out.requires_grad = True
-            out._parents = parents
-            out._backward = backward
-            out._needs = needs
-    return out
+
+    __slots__ = ("_token",)
+
+    def __enter__(self):
+        self._token = _recording.set(False)
+        return self
+
+    def __exit__(self, *exc):
+        _recording.reset(self._token)
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def without_gradients(*args, **kwargs):
+            if not _recording.get():
+                return fn(*args, **kwargs)
+            token = _recording.set(False)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _recording.reset(token)
+        without_gradients.__wrapped_no_grad__ = True
+        return without_gradients
+
+
+# ``current_training_flag()``: the ``training`` value the enclosing layer call was given (None
+# outside any call). ``token = enter_training(flag)`` ... ``exit_training(token)``: what
+# ``Layer.__call__`` does around ``call`` so that nested layers see the flag. (Bound methods
+# of the context variable: every layer call uses them, so they stay cheap.)
+current_training_flag = _training.get
+enter_training = _training.set
+exit_training = _training.reset
+
+
+# ---------------------------------------------------------------- the binding point
+
+
+ROUTE = "route"  # ``_backward`` of one output of a several-output node
+
+
+class Function:
+    """A differentiable op made from a pure kernel pair (see the module docstring).
+
+    ``forward(*arrays, **attrs) -> (out, cache)``, where ``out`` is an array or a tuple of
+    arrays; ``backward(grad, cache, needs) -> one gradient (or None) per positional input``,
+    where ``grad`` is the output's gradient (a tuple with one entry per output, None where no
+    gradient arrived, for a several-output op) and ``needs[i]`` says whether input ``i`` wants
+    one, so a kernel can skip work. Calling the op with tensors (or None, or constant arrays)
+    as positional inputs and attributes as keywords returns a Tensor (a tuple of them).
+    """
+
+    __slots__ = ("forward", "backward", "__name__")
+
+    def __init__(self, forward, backward, name=None):
+        self.forward = forward
+        self.backward = backward
+        self.__name__ = name or getattr(forward, "__name__", "op").replace("_forward", "")
+
+    def __repr__(self):
+        return f"<Function {self.__name__}>"
+
+    def __call__(self, *inputs, **attrs):
+        # (Unrolled for up to three inputs: this runs for every op, so it is written for speed.)
+        try:
+            if len(inputs) == 1:
+                x = inputs[0]
+                values, needs = (x.value,), (x.requires_grad,)
+            elif len(inputs) == 2:
+                x, y = inputs
+                values, needs = (x.value, y.value), (x.requires_grad, y.requires_grad)
+            elif len(inputs) == 3:
+                x, y, z = inputs
+                values, needs = (x.value, y.value, z.value), (x.requires_grad, y.requires_grad, z.requires_grad)
+            else:
+                values, needs = tuple(map(_value_of, inputs)), tuple(map(_requires_grad, inputs))
+        except AttributeError:  # None or constant arrays among the inputs
+            values = tuple(t.value if isinstance(t, Tensor) else t for t in inputs)
+            needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
+        out, cache = self.forward(*values, **attrs)
+        if True in needs and _recording.get():
+            node = Tensor(out, True)
+            node._parents = inputs
+            node._needs = needs
+            node._backward = self.backward
+            node._cache = cache
+            return node if out.__class__ is not tuple else _outputs_of(node)
+        if out.__class__ is tuple:
+            return tuple(map(Tensor, out))
+        return Tensor(out)
+
+
+def function(forward, backward, name=None):
+    """``Function(forward, backward)``: bind a kernel pair once, call it like any op."""
+    return Function(forward, backward, name)
+
+
+def _outputs_of(node):
+    """The output tensors of a several-output node; the node itself stays hidden and each
+    output routes its gradient to it."""
+    outputs = []
+    parents = (node,)
+    out = node.value
+    for i, value in enumerate(out):
+        t = Tensor(value, True)
+        t._parents = parents
+        t._needs = (True,)
+        t._backward = ROUTE
+        t._index = i
+        outputs.append(t)
+    return tuple(outputs)
+
+
+# ---------------------------------------------------------------- gradients
 
 
 def _topological_order(root):
@@ -139,8 +253,8 @@ def _topological_order(root):
             continue
         visited.add(id(node))
         stack.append((node, True))
-        for parent in node._parents:
-            if parent._backward is not None and parent.requires_grad and id(parent) not in visited:
+        for parent, need in zip(node._parents, node._needs):
+            if need and parent._backward is not None and id(parent) not in visited:
                 stack.append((parent, False))
     return order
 
@@ -172,9 +286,19 @@ def gradients(target, sources, output_gradient=None):
         g = grads.get(key) if key in wanted else grads.pop(key, None)
         if g is None:
             continue
-        parent_grads = node._backward(g, node._needs)
-        for parent, pg in zip(node._parents, parent_grads):
-            if pg is None:
+        backward = node._backward
+        if backward is ROUTE:  # one output of a several-output node: file its gradient there
+            hidden = node._parents[0]
+            slots = grads.get(id(hidden))
+            if slots is None:
+                slots = grads[id(hidden)] = [None] * len(hidden.value)
+            slots[node._index] = g
+            continue
+        if g.__class__ is list:  # the gradients of a several-output node's outputs
+            g = tuple(g)
+        parent_grads = backward(g, node._cache, node._needs)
+        for parent, need, pg in zip(node._parents, node._needs, parent_grads):
+            if pg is None or not need:
                 continue
             pkey = id(parent)
             previous = grads.get(pkey)

@@ -4,9 +4,8 @@ A constraint is a projection the optimizer applies to a weight right after each 
 ``constraint(w)`` takes the raw array (NumPy or CuPy) and returns the projected array of
 the same shape and dtype. It is not part of the gradient computation.
 """
-from . import backend
+from . import backend, registry
 from .autodiff import as_array
-from .initializers import deserialize_object, serialize_object
 
 
 def _axis(axis):
@@ -18,22 +17,16 @@ def _norms(w, axis):
     return xp.sqrt(xp.sum(w * w, axis=_axis(axis), keepdims=True))
 
 
-class Constraint:
+def _rescale(w, norms, desired):
+    """``w`` with each vector's norm moved from ``norms`` to ``desired`` (epsilon keeps zeros finite)."""
+    return (w * (desired / (backend.epsilon() + norms))).astype(w.dtype, copy=False)
+
+
+class Constraint(registry.Configurable):
     """Base class: ``__call__(w)`` returns the projected array (the identity here)."""
 
     def __call__(self, w):
         return w
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class MaxNorm(Constraint):
@@ -52,8 +45,7 @@ class MaxNorm(Constraint):
         w = as_array(w)
         xp = backend.get_array_module(w)
         norms = _norms(w, self.axis)
-        desired = xp.clip(norms, 0, self.max_value)
-        return (w * (desired / (backend.epsilon() + norms))).astype(w.dtype, copy=False)
+        return _rescale(w, norms, xp.clip(norms, 0, self.max_value))
 
     def get_config(self):
         return {"max_value": self.max_value, "axis": self.axis}
@@ -98,8 +90,7 @@ class MinMaxNorm(Constraint):
         w = as_array(w)
         xp = backend.get_array_module(w)
         norms = _norms(w, self.axis)
-        desired = self.rate * xp.clip(norms, self.min_value, self.max_value) + (1 - self.rate) * norms
-        return (w * (desired / (backend.epsilon() + norms))).astype(w.dtype, copy=False)
+        return _rescale(w, norms, self.rate * xp.clip(norms, self.min_value, self.max_value) + (1 - self.rate) * norms)
 
     def get_config(self):
         return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate, "axis": self.axis}
@@ -115,23 +106,6 @@ ALL_OBJECTS = {cls.__name__: cls for cls in (MaxNorm, NonNeg, UnitNorm, MinMaxNo
 ALL_OBJECTS.update({"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm, "min_max_norm": MinMaxNorm})
 
 
-def serialize(constraint):
-    return serialize_object(constraint, "keras.constraints", ALL_OBJECTS, "constraint")
-
-
-def deserialize(config, custom_objects=None):
-    return deserialize_object(config, ALL_OBJECTS, custom_objects, "constraint")
-
-
-def get(identifier):
-    """A constraint from a name ("max_norm"), a config dict, a class, an instance or a callable; None stays None."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Constraint):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret constraint identifier {identifier!r}: expected a name such as "
-                     "'max_norm', a config dict, a Constraint or a callable.")
+registry.register_builtins("constraints", ALL_OBJECTS, kind="constraint", module="keras.constraints",
+                           example="max_norm")
+serialize, deserialize, get = registry.family_functions("constraints", __name__)

@@ -17,7 +17,7 @@ import numbers
 
 import numpy as np
 
-from . import backend
+from . import backend, registry
 
 # Standard deviation of a unit normal truncated to [-2, 2]; dividing by it makes a truncated
 # normal come out with the variance asked for.
@@ -75,25 +75,14 @@ def compute_fans(shape, input_axes=None, output_axes=None):
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-class Initializer:
+class Initializer(registry.Configurable):
     """Base class: subclasses implement ``__call__(shape, dtype=None)`` and ``get_config``."""
 
     def __call__(self, shape, dtype=None):
         raise NotImplementedError(f"{type(self).__name__} must implement __call__(shape, dtype=None).")
 
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
     def clone(self):
         return self.__class__.from_config(self.get_config())
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class _RandomInitializer(Initializer):
@@ -410,71 +399,6 @@ ALL_OBJECTS.update({
 })
 
 
-def serialize_object(obj, module, all_objects, kind):
-    """Keras 3's serialized layout for an object with ``get_config`` (shared with regularizers
-    and constraints); a plain named function serializes to its name."""
-    if obj is None:
-        return None
-    if hasattr(obj, "get_config") and not isinstance(obj, type):
-        cls = type(obj)
-        builtin = all_objects.get(cls.__name__) is cls
-        return {"module": module if builtin else cls.__module__, "class_name": cls.__name__,
-                "config": obj.get_config(), "registered_name": None if builtin else cls.__name__}
-    name = getattr(obj, "__name__", None)
-    if callable(obj) and name:
-        return name
-    raise ValueError(f"Cannot serialize {kind} {obj!r}: expected an object with get_config or a named function.")
-
-
-def deserialize_object(config, all_objects, custom_objects, kind):
-    """Inverse of ``serialize_object``: names give a default instance, dicts go through from_config."""
-    def lookup(name):
-        if custom_objects and name in custom_objects:
-            return custom_objects[name]
-        if name in all_objects:
-            return all_objects[name]
-        from .saving import get_registered_object  # registered classes and custom_object_scope
-        found = get_registered_object(name, custom_objects)
-        if found is not None:
-            return found
-        raise ValueError(f"Unknown {kind} {name!r}. Valid {kind}s are: {sorted(all_objects)}.")
-
-    if isinstance(config, str):
-        obj = lookup(config)
-        return obj() if isinstance(obj, type) else obj
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"Cannot deserialize a {kind} from {config!r}: expected a name or a dict "
-                         "with 'class_name' and 'config'.")
-    name = config["class_name"]
-    if custom_objects and config.get("registered_name") in custom_objects:
-        name = config["registered_name"]
-    cls = lookup(name)
-    inner = dict(config.get("config") or {})
-    return cls.from_config(inner) if hasattr(cls, "from_config") else cls(**inner)
-
-
-def serialize(initializer):
-    """A JSON-friendly description (the same dict layout Keras 3 writes)."""
-    return serialize_object(initializer, "keras.initializers", ALL_OBJECTS, "initializer")
-
-
-def deserialize(config, custom_objects=None):
-    """Rebuild an initializer from ``serialize``'s output (a dict or a name)."""
-    return deserialize_object(config, ALL_OBJECTS, custom_objects, "initializer")
-
-
-def get(identifier):
-    """An initializer from a name, a config dict, a class, an instance or a callable.
-
-    ``None`` gives ``None`` (as in Keras). Names build a fresh instance with default arguments.
-    """
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Initializer):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret initializer identifier {identifier!r}: expected a name such as "
-                     "'glorot_uniform', a config dict, an Initializer or a callable f(shape, dtype).")
+registry.register_builtins("initializers", ALL_OBJECTS, kind="initializer", module="keras.initializers",
+                           example="glorot_uniform")
+serialize, deserialize, get = registry.family_functions("initializers", __name__)

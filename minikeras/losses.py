@@ -11,10 +11,9 @@ import inspect
 
 import numpy as np
 
-from . import backend, naming
-from .autodiff import Tensor, as_array, make_node
+from . import backend, naming, registry
+from .autodiff import Tensor, as_array, function
 from .kernels import losses as K
-from .kernels.broadcast import unbroadcast
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 
@@ -202,7 +201,8 @@ class Loss:
         values = self.call(yt, yp)
         if not isinstance(values, Tensor):
             values = Tensor(_to_module(values, xp, dtype=dtype))
-        return _reduce(self, values.value, sample_weight, None, values, lambda dv: dv)
+        weights = _prepare_weights(self, values.value, sample_weight, None)
+        return _reduce_values(values, weights=weights, reduction=self.reduction)
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
@@ -248,47 +248,39 @@ def _align(who, v, w):
     return w2
 
 
-def _reduce(loss, v, sample_weight, mask, parent, back, scalar_ok=False):
-    """Weight and reduce the per-sample values ``v`` in one autodiff node whose backward maps
-    d(values) through ``back`` to the gradient of ``parent``. With ``scalar_ok`` ``back``
-    accepts a 0-d upstream that broadcasts over the values (saves a broadcast per step)."""
-    who, reduction = loss.name, loss.reduction
-    xp = _xp_of(v)
-    w = None if sample_weight is None and mask is None else _weights(who, v, sample_weight, mask, reduction)
-    vshape = v.shape
-    if w is not None:
-        if w.shape != vshape and w.ndim:
-            w = _align(who, v, w)
-        u = v * w
-    else:
-        u = v
-    if reduction in (None, "none") or u.ndim == 0 or u.shape == (0,):
-        if w is None:
-            return make_node(u, (parent,), lambda g, needs: (back(g),))
-        return make_node(u, (parent,), lambda g, needs: (back(unbroadcast(g * w, vshape).reshape(vshape)),))
-    total = u.sum()
-    if reduction == "sum":
-        scale, out = None, total
-    elif reduction == "mean_with_sample_weight" and w is not None:
-        div = w.sum()
-        nonzero = div != 0
-        scale = xp.where(nonzero, 1 / xp.where(nonzero, div, 1), 0).astype(v.dtype)
-        out = total * scale
-    else:
-        scale = 1.0 / u.size
-        out = total * scale
-    out = xp.asarray(out, dtype=v.dtype)
+def _prepare_weights(loss, v, sample_weight, mask):
+    """The weights of the per-sample values ``v`` (sample weights and mask), checked, or None."""
+    if sample_weight is None and mask is None:
+        return None
+    w = _weights(loss.name, v, sample_weight, mask, loss.reduction)
+    if w.shape != v.shape and w.ndim:
+        w = _align(loss.name, v, w)
+    return w
 
-    def backward(g, needs):
-        s = g if scale is None else g * scale
-        if w is None:
-            dv = s if scalar_ok else xp.broadcast_to(s, vshape)
-        elif u.shape == vshape:
-            dv = s * w
-        else:
-            dv = unbroadcast(xp.broadcast_to(s * w, u.shape), vshape).reshape(vshape)
-        return (back(dv),)
-    return make_node(out, (parent,), backward)
+
+# Weighting and reduction of per-sample values that are already a tensor (custom losses).
+_reduce_values = function(K.reduce_losses_forward, K.reduce_losses_backward, "reduce_losses")
+
+
+def _fused_forward(y_pred, loss, y_true, sample_weight, reduced=True):
+    """A built-in loss in one node: its per-sample kernel, then (``reduced``) the weighting and
+    the reduction, whose backward hands the kernel a 0-d gradient when it can."""
+    v, cache, mask = loss._forward(y_true, y_pred)
+    if not reduced:
+        return v, (loss, cache, y_pred.shape, None)
+    weights = None if sample_weight is None and mask is None else _prepare_weights(loss, v, sample_weight, mask)
+    out, reduce_cache = K.reduce_losses_forward(v, weights, loss.reduction, scalar_grad=True)
+    return out, (loss, cache, y_pred.shape, reduce_cache)
+
+
+def _fused_backward(g, caches, needs):
+    loss, cache, shape, reduce_cache = caches
+    if reduce_cache is not None:
+        (g,) = K.reduce_losses_backward(g, reduce_cache)
+    return (loss._backward(g, cache).reshape(shape),)
+
+
+_fused = function(_fused_forward, _fused_backward, "loss")
 
 
 # ---------------------------------------------------------------- built-in losses (fused kernels)
@@ -303,26 +295,33 @@ class _FusedLoss(Loss):
         self._fused = type(self).call is _FusedLoss.call
 
     def call(self, y_true, y_pred):
-        yp = _pred_tensor(y_pred)
-        v, cache, mask = self._forward(y_true, yp.value)
-        shape = yp.value.shape
-        out = make_node(v, (yp,), lambda g, needs: (self._backward(g, cache).reshape(shape),))
-        return out
+        return _fused(_pred_tensor(y_pred), loss=self, y_true=y_true, sample_weight=None, reduced=False)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         if not self._fused:
             return Loss.__call__(self, y_true, y_pred, sample_weight)
         dtype = self.dtype or backend.floatx()
         yp = y_pred if y_pred.__class__ is Tensor and y_pred.value.dtype == dtype else _pred_tensor(y_pred, dtype)
-        v, cache, mask = self._forward(y_true, yp.value)
-        shape = yp.value.shape
-        backward = self._backward
-        return _reduce(self, v, sample_weight, mask, yp, lambda dv: backward(dv, cache).reshape(shape),
-                       scalar_ok=True)
+        return _fused(yp, loss=self, y_true=y_true, sample_weight=sample_weight)
 
     def _targets(self, y_true, yp):
         xp = _xp_of(yp)
         return _match_targets(self.name, _to_module(y_true, xp, dtype=yp.dtype), yp)
+
+    # (forward, backward) of the per-sample kernel, for the losses that only check the targets'
+    # shape and then run it; ``_kernel_options`` gives its keyword arguments.
+    _kernel = None
+
+    def _kernel_options(self):
+        return {}
+
+    def _forward(self, y_true, yp):
+        yt, yp = self._targets(y_true, yp)
+        v, cache = self._kernel[0](yt, yp, **self._kernel_options())
+        return v, cache, None
+
+    def _backward(self, dv, cache):
+        return self._kernel[1](dv, cache)
 
 
 class MeanSquaredError(_FusedLoss):
@@ -331,12 +330,7 @@ class MeanSquaredError(_FusedLoss):
     def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
 
-    def _forward(self, y_true, yp):
-        yt, yp = self._targets(y_true, yp)
-        v, cache = K.mean_squared_error_forward(yt, yp)
-        return v, cache, None
-
-    _backward = staticmethod(K.mean_squared_error_backward)
+    _kernel = (K.mean_squared_error_forward, K.mean_squared_error_backward)
 
 
 class MeanAbsoluteError(_FusedLoss):
@@ -345,12 +339,7 @@ class MeanAbsoluteError(_FusedLoss):
     def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
 
-    def _forward(self, y_true, yp):
-        yt, yp = self._targets(y_true, yp)
-        v, cache = K.mean_absolute_error_forward(yt, yp)
-        return v, cache, None
-
-    _backward = staticmethod(K.mean_absolute_error_backward)
+    _kernel = (K.mean_absolute_error_forward, K.mean_absolute_error_backward)
 
 
 class Huber(_FusedLoss):
@@ -360,12 +349,10 @@ class Huber(_FusedLoss):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.delta = float(delta)
 
-    def _forward(self, y_true, yp):
-        yt, yp = self._targets(y_true, yp)
-        v, cache = K.huber_forward(yt, yp, delta=self.delta)
-        return v, cache, None
+    _kernel = (K.huber_forward, K.huber_backward)
 
-    _backward = staticmethod(K.huber_backward)
+    def _kernel_options(self):
+        return {"delta": self.delta}
 
     def get_config(self):
         return {**super().get_config(), "delta": self.delta}
@@ -383,56 +370,61 @@ def _check_smoothing(who, label_smoothing):
     return label_smoothing
 
 
-class BinaryCrossentropy(_FusedLoss):
+class _Crossentropy(_FusedLoss):
+    """What the binary and categorical cross-entropies share: ``from_logits``, ``label_smoothing``
+    (subclasses say how targets are smoothed) and ``axis`` (the last one)."""
+
+    def __init__(self, from_logits, label_smoothing, axis, reduction, name, dtype):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        _check_axis(self.name, axis)
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = _check_smoothing(self.name, label_smoothing)
+        self.axis = axis
+
+    def _forward(self, y_true, yp):
+        yt, yp = self._targets(y_true, yp)
+        if self.label_smoothing:
+            yt = self._smooth(yt)
+        self._check_targets(yt)
+        v, cache = self._kernel[0](yt, yp, from_logits=self.from_logits)
+        return v, cache, None
+
+    def _check_targets(self, yt):
+        pass
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing, "axis": self.axis}
+
+
+class BinaryCrossentropy(_Crossentropy):
     """Sigmoid cross-entropy for 0/1 targets, averaged over the last axis."""
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name="binary_crossentropy", dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-        _check_axis(self.name, axis)
-        self.from_logits = bool(from_logits)
-        self.label_smoothing = _check_smoothing(self.name, label_smoothing)
-        self.axis = axis
+        super().__init__(from_logits, label_smoothing, axis, reduction, name, dtype)
 
-    def _forward(self, y_true, yp):
-        yt, yp = self._targets(y_true, yp)
-        if self.label_smoothing:
-            yt = yt * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+    _kernel = (K.binary_crossentropy_forward, K.binary_crossentropy_backward)
+
+    def _smooth(self, yt):
+        return yt * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+
+    def _check_targets(self, yt):
         if not self.from_logits:
             _check_probability_targets(self.name, yt)
-        v, cache = K.binary_crossentropy_forward(yt, yp, from_logits=self.from_logits)
-        return v, cache, None
-
-    _backward = staticmethod(K.binary_crossentropy_backward)
-
-    def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing, "axis": self.axis}
 
 
-class CategoricalCrossentropy(_FusedLoss):
+class CategoricalCrossentropy(_Crossentropy):
     """Cross-entropy between one-hot (or soft) targets and predicted class probabilities."""
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name="categorical_crossentropy", dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-        _check_axis(self.name, axis)
-        self.from_logits = bool(from_logits)
-        self.label_smoothing = _check_smoothing(self.name, label_smoothing)
-        self.axis = axis
+        super().__init__(from_logits, label_smoothing, axis, reduction, name, dtype)
 
-    def _forward(self, y_true, yp):
-        yt, yp = self._targets(y_true, yp)
-        if self.label_smoothing:
-            yt = yt * (1.0 - self.label_smoothing) + self.label_smoothing / yt.shape[-1]
-        v, cache = K.categorical_crossentropy_forward(yt, yp, from_logits=self.from_logits)
-        return v, cache, None
+    _kernel = (K.categorical_crossentropy_forward, K.categorical_crossentropy_backward)
 
-    _backward = staticmethod(K.categorical_crossentropy_backward)
-
-    def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing, "axis": self.axis}
+    def _smooth(self, yt):
+        return yt * (1.0 - self.label_smoothing) + self.label_smoothing / yt.shape[-1]
 
 
 class SparseCategoricalCrossentropy(_FusedLoss):
@@ -473,12 +465,7 @@ class KLDivergence(_FusedLoss):
     def __init__(self, reduction="sum_over_batch_size", name="kl_divergence", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
 
-    def _forward(self, y_true, yp):
-        yt, yp = self._targets(y_true, yp)
-        v, cache = K.kl_divergence_forward(yt, yp)
-        return v, cache, None
-
-    _backward = staticmethod(K.kl_divergence_backward)
+    _kernel = (K.kl_divergence_forward, K.kl_divergence_backward)
 
 
 class CosineSimilarity(_FusedLoss):
@@ -600,16 +587,9 @@ _BY_FUNCTION = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanA
                 kl_divergence: KLDivergence, cosine_similarity: CosineSimilarity}
 
 
-def serialize(loss):
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
-
-
-def deserialize(config, custom_objects=None):
-    classes = {**_CLASSES, **(custom_objects or {})}
-    name = config.get("class_name")
-    if name not in classes:
-        raise ValueError(f"Unknown loss class {name!r}; known classes are {sorted(classes)}.")
-    return classes[name].from_config(config.get("config", {}))
+registry.register_builtins("losses", _BY_NAME, kind="loss", module="keras.losses", example="mse")
+registry.register_builtin_functions(_BY_FUNCTION)
+serialize, deserialize, _ = registry.family_functions("losses", __name__)
 
 
 def get(identifier):
@@ -623,10 +603,10 @@ def get(identifier):
     if isinstance(identifier, Loss):
         return identifier
     if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier)
-        if cls is None:
-            raise ValueError(f"Unknown loss {identifier!r}; valid names are {sorted(_BY_NAME)}.")
-        return cls(name=identifier)
+        found = registry.lookup("losses", identifier)
+        if inspect.isclass(found):
+            return found(name=identifier)
+        return get(found)  # a registered custom loss function
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if inspect.isclass(identifier) and issubclass(identifier, Loss):

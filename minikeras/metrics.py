@@ -5,13 +5,12 @@ A metric keeps its state in non-trainable ``Variable``s on the device of the dat
 work on raw arrays and never build autodiff graphs, even when given Tensors that require
 gradients (``update_state`` of every subclass runs with recording switched off).
 """
-import functools
 import inspect
 
 import numpy as np
 
-from . import autodiff, backend, naming
-from .autodiff import Tensor, as_array
+from . import backend, naming, registry
+from .autodiff import Tensor, as_array, no_grad
 from .kernels import activations as KA
 from .kernels import losses as K
 from .losses import _check_probability_targets, _sparse_labels, _to_module, same_rank
@@ -45,21 +44,6 @@ def _pair(y_true, y_pred, dtype=None):
     return _to_module(y_true, xp), yp
 
 
-def _no_grad(fn):
-    @functools.wraps(fn)
-    def wrapped(*args, **kwargs):
-        rec = autodiff._recording
-        if not rec[0]:
-            return fn(*args, **kwargs)
-        rec[0] = False
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            rec[0] = True
-    wrapped._minikeras_no_grad = True
-    return wrapped
-
-
 def _divide_no_nan(xp, a, b):
     nonzero = b != 0
     return xp.where(nonzero, a, 0) / xp.where(nonzero, b, 1)
@@ -80,8 +64,8 @@ class Metric:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         fn = cls.__dict__.get("update_state")
-        if fn is not None and not getattr(fn, "_minikeras_no_grad", False):
-            cls.update_state = _no_grad(fn)
+        if fn is not None and not getattr(fn, "__wrapped_no_grad__", False):
+            cls.update_state = no_grad()(fn)
 
     @property
     def dtype(self):
@@ -891,6 +875,14 @@ for _abstract in ("Metric", "metric", "MeanMetricWrapper", "mean_metric_wrapper"
     _BY_NAME.pop(_abstract)
 
 
+# (the names "accuracy" and "acc" are resolved by ``get`` from the loss or the data's shapes)
+registry.register_builtins("metrics", _BY_NAME, kind="metric", module="keras.metrics", example="mae")
+registry.register_builtin_functions([accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
+                                     top_k_categorical_accuracy, sparse_top_k_categorical_accuracy,
+                                     cosine_similarity, binary_crossentropy, categorical_crossentropy,
+                                     sparse_categorical_crossentropy])
+
+
 def get(identifier, y_true=None, y_pred=None):
     """A Metric object from a name, class, instance or function ``fn(y_true, y_pred)``.
 
@@ -910,11 +902,8 @@ def get(identifier, y_true=None, y_pred=None):
                 fn = _accuracy_fn_for_shapes(np.shape(as_array(y_true)), np.shape(as_array(y_pred)))
                 return _ACCURACY_CLASS[fn](name=identifier)
             return _AutoAccuracy(name=identifier)
-        cls = _BY_NAME.get(identifier)
-        if cls is None:
-            raise ValueError(f"Unknown metric {identifier!r}; valid names are "
-                             f"{sorted(set(_BY_NAME) | {'accuracy', 'acc'})}.")
-        return cls(name=identifier)
+        found = registry.lookup("metrics", identifier)
+        return found(name=identifier) if inspect.isclass(found) else get(found)
     if inspect.isclass(identifier) and issubclass(identifier, Metric):
         return identifier()
     if callable(identifier):

@@ -8,8 +8,7 @@ training loss sits above its test loss).
 import math
 import numbers
 
-from . import backend, ops
-from .initializers import deserialize_object, serialize_object
+from . import backend, ops, registry
 
 
 def _penalty_factor(value, name):
@@ -20,22 +19,11 @@ def _penalty_factor(value, name):
     return float(value)
 
 
-class Regularizer:
+class Regularizer(registry.Configurable):
     """Base class: subclasses implement ``__call__(x)`` returning a scalar Tensor."""
 
     def __call__(self, x):
         return ops.zeros((), dtype=ops.convert_to_tensor(x).dtype)
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class L1(Regularizer):
@@ -131,23 +119,6 @@ ALL_OBJECTS.update({"l1": L1, "l2": L2, "l1l2": L1L2, "l1_l2": L1L2,
                     "orthogonal_regularizer": OrthogonalRegularizer})
 
 
-def serialize(regularizer):
-    return serialize_object(regularizer, "keras.regularizers", ALL_OBJECTS, "regularizer")
-
-
-def deserialize(config, custom_objects=None):
-    return deserialize_object(config, ALL_OBJECTS, custom_objects, "regularizer")
-
-
-def get(identifier):
-    """A regularizer from a name ("l2"), a config dict, a class, an instance or a callable; None stays None."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Regularizer):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret regularizer identifier {identifier!r}: expected a name such as "
-                     f"'l2', a config dict, a Regularizer or a callable.")
+registry.register_builtins("regularizers", ALL_OBJECTS, kind="regularizer", module="keras.regularizers",
+                           example="l2")
+serialize, deserialize, get = registry.family_functions("regularizers", __name__)

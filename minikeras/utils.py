@@ -6,6 +6,11 @@ from .backend import clear_session, set_random_seed  # noqa: F401
 from .callbacks.lr_finder import find_learning_rate  # noqa: F401
 from .model_visualization import model_to_dot, plot_model  # noqa: F401
 from .preprocessing.sequence import pad_sequences  # noqa: F401
+# Keras 3 also exports the object registry from keras.utils.
+from .registry import (CustomObjectScope, custom_object_scope, get_custom_objects, get_registered_name,  # noqa: F401
+                       get_registered_object, register_keras_serializable)
+from .registry import deserialize as deserialize_keras_object  # noqa: F401
+from .registry import serialize as serialize_keras_object  # noqa: F401
 
 
 def to_categorical(x, num_classes=None):
@@ -30,4 +35,3 @@ def normalize(x, axis=-1, order=2):
     x = np.asarray(x, dtype="float32")
     norm = np.linalg.norm(x, ord=order, axis=axis, keepdims=True)
     return x / np.where(norm == 0, 1, norm)
-

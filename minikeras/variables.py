@@ -1,5 +1,5 @@
 """``Variable``: a named, mutable tensor that holds state (weights, optimizer slots, metric totals)."""
-from . import backend
+from . import backend, registry
 from .autodiff import Tensor
 
 _counter = {"n": 0}
@@ -21,10 +21,10 @@ class Variable(Tensor):
             dtype = initializer.dtype if kind in ("f", "i", "u", "b") and not isinstance(initializer, Tensor) \
                 else backend.floatx()
         if callable(initializer) or isinstance(initializer, str):
-            from . import initializers
             if shape is None:
                 raise ValueError(f"Variable {name!r}: an initializer needs a `shape`.")
-            value = initializers.get(initializer)(tuple(shape), dtype=dtype)
+            # (looked up in the registry: the initializers sit above this level)
+            value = registry.get("initializers", initializer)(tuple(shape), dtype=dtype)
         else:
             value = initializer.value if isinstance(initializer, Tensor) else initializer
             value = backend.convert_to_array(value, dtype=dtype)

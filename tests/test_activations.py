@@ -8,7 +8,7 @@ import pytest
 
 from gradcheck import check_op_gradients
 from minikeras import activations, backend
-from minikeras.autodiff import gradients, make_node
+from minikeras.autodiff import function, gradients
 from minikeras.autodiff import Tensor
 from minikeras.kernels import activations as K
 
@@ -96,10 +96,8 @@ def test_float64_stays_float64(float64):
 
 def _kernel_op(forward, backward, **attrs):
     """A differentiable op built straight from a forward/backward kernel pair."""
-    def op(x):
-        y, cache = forward(x.value, **attrs)
-        return make_node(y, (x,), lambda g, needs: (backward(g, cache),))
-    return op
+    bound = function(forward, lambda g, cache, needs: (backward(g, cache),))
+    return lambda x: bound(x, **attrs)
 
 
 KERNELS = [

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from minikeras import backend
+from minikeras import backend, ops
 from minikeras.autodiff import Tensor, gradients
 from minikeras.kernels import conv as C
 from minikeras.kernels import pooling as P
@@ -247,8 +247,8 @@ def test_conv2d_gradients(float64, rng, hw, ks, strides, padding, dil):
     x = rng.standard_normal((2,) + hw + (2,))
     k = rng.standard_normal(ks + (2, 3))
     b = rng.standard_normal(3)
-    check_op_gradients(lambda x, k, b: C.conv2d(x, k, b, strides, padding, dil, activation="tanh"), x, k, b)
-    check_op_gradients(lambda x, k: C.conv2d(x, k, None, strides, padding, dil), x, k)
+    check_op_gradients(lambda x, k, b: ops.conv2d(x, k, b, strides, padding, dil, activation="tanh"), x, k, b)
+    check_op_gradients(lambda x, k: ops.conv2d(x, k, None, strides, padding, dil), x, k)
 
 
 @pytest.mark.parametrize("padding,strides,dil", [("valid", 1, 1), ("same", 2, 1), ("causal", 1, 2)])
@@ -256,26 +256,26 @@ def test_conv1d_gradients(float64, rng, padding, strides, dil):
     x = rng.standard_normal((2, 7, 2))
     k = rng.standard_normal((3, 2, 3))
     b = rng.standard_normal(3)
-    check_op_gradients(lambda x, k, b: C.conv1d(x, k, b, strides, padding, dil), x, k, b)
+    check_op_gradients(lambda x, k, b: ops.conv1d(x, k, b, strides, padding, dil), x, k, b)
 
 
 @pytest.mark.parametrize("pool,strides,padding", [
     (2, None, "valid"), (3, 2, "valid"), (3, 1, "same"), ((2, 3), (2, 2), "same"), ((1, 2), None, "valid")])
 def test_pool2d_gradients(float64, rng, pool, strides, padding):
     x = rng.standard_normal((2, 5, 7, 2))
-    check_op_gradients(lambda x: P.max_pool2d(x, pool, strides, padding), x)
-    check_op_gradients(lambda x: P.average_pool2d(x, pool, strides, padding), x)
+    check_op_gradients(lambda x: ops.max_pool2d(x, pool, strides, padding), x)
+    check_op_gradients(lambda x: ops.average_pool2d(x, pool, strides, padding), x)
 
 
 def test_pool1d_and_global_gradients(float64, rng):
     x = rng.standard_normal((2, 7, 3))
-    check_op_gradients(lambda x: P.max_pool1d(x, 3, 2, "same"), x)
-    check_op_gradients(lambda x: P.average_pool1d(x, 3, 2, "same"), x)
+    check_op_gradients(lambda x: ops.max_pool1d(x, 3, 2, "same"), x)
+    check_op_gradients(lambda x: ops.average_pool1d(x, 3, 2, "same"), x)
     x4 = rng.standard_normal((2, 3, 4, 2))
     for keepdims in (False, True):
-        check_op_gradients(lambda x: P.global_max_pool(x, keepdims), x4)
-        check_op_gradients(lambda x: P.global_average_pool(x, keepdims), x4)
-        check_op_gradients(lambda x: P.global_average_pool(x, keepdims), x)
+        check_op_gradients(lambda x: ops.global_max_pool(x, keepdims), x4)
+        check_op_gradients(lambda x: ops.global_average_pool(x, keepdims), x4)
+        check_op_gradients(lambda x: ops.global_average_pool(x, keepdims), x)
 
 
 def test_max_pool_routes_gradient_to_first_maximum_only():
@@ -313,12 +313,12 @@ def test_backward_matches_torch_at_training_size(rng):
 def test_ops_skip_unneeded_gradients(rng):
     x = Tensor(dev(rng.standard_normal((2, 5, 5, 2)), np.float32))
     k = Tensor(dev(rng.standard_normal((3, 3, 2, 3)), np.float32), requires_grad=True)
-    y = C.conv2d(x, k, padding="same")
+    y = ops.conv2d(x, k, padding="same")
     gx, gk = gradients(y, [x, k])
     assert gx is None and gk.shape == (3, 3, 2, 3)
-    out = C.conv(Tensor(dev(rng.standard_normal((2, 6, 2)), np.float32)), k.value[0], padding="causal")
+    out = ops.conv(Tensor(dev(rng.standard_normal((2, 6, 2)), np.float32)), k.value[0], padding="causal")
     assert out.shape == (2, 6, 3)
-    assert P.max_pool(x, 2).shape == (2, 2, 2, 2) and P.average_pool(x.value[:, 0], 2).shape == (2, 2, 2)
+    assert ops.max_pool(x, 2).shape == (2, 2, 2, 2) and ops.average_pool(x.value[:, 0], 2).shape == (2, 2, 2)
 
 
 # ---------------------------------------------------------------- errors

@@ -6,7 +6,7 @@ import pytest
 
 import minikeras
 from minikeras import backend
-from minikeras.autodiff import make_node
+from minikeras.autodiff import function
 from minikeras.kernels import normalization as K
 from minikeras.layers.normalization import BatchNormalization, LayerNormalization
 from gradcheck import check_op_gradients
@@ -58,16 +58,15 @@ def test_layer_norm_kernel_fixed_numbers():
 
 def _bn_train_op(axis, eps=1e-3):
     def op(x, gamma, beta):
-        y, cache = K.batch_norm_train_forward(x.value, gamma.value, beta.value, axis, eps)
-        return make_node(y, (x, gamma, beta), lambda g, needs: K.batch_norm_train_backward(g, cache, needs))
+        return function(K.batch_norm_train_forward, K.batch_norm_train_backward)(x, gamma, beta, axis=axis,
+                                                                                 epsilon=eps)
     return op
 
 
 def _bn_infer_op(axis, eps=1e-3):
     def op(x, mean, var, gamma, beta):
-        y, cache = K.batch_norm_infer_forward(x.value, mean.value, var.value, gamma.value, beta.value, axis, eps)
-        return make_node(y, (x, mean, var, gamma, beta),
-                         lambda g, needs: K.batch_norm_infer_backward(g, cache, needs))
+        return function(K.batch_norm_infer_forward, K.batch_norm_infer_backward)(x, mean, var, gamma, beta,
+                                                                                 axis=axis, epsilon=eps)
     return op
 
 
@@ -82,8 +81,8 @@ def test_batch_norm_training_kernel_without_gamma_and_beta(float64, rng):
     x = rng.standard_normal((5, 3))
 
     def op(x):
-        y, cache = K.batch_norm_train_forward(x.value, None, None, -1, 1e-3)
-        return make_node(y, (x,), lambda g, needs: K.batch_norm_train_backward(g, cache, needs)[:1])
+        return function(K.batch_norm_train_forward, K.batch_norm_train_backward)(x, None, None, axis=-1,
+                                                                                 epsilon=1e-3)
     check_op_gradients(op, x, atol=1e-6)
 
 
@@ -99,8 +98,8 @@ def test_layer_norm_kernel_gradients(float64, rng, shape, axes, rms):
     pshape = tuple(shape[a] for a in axes)
 
     def op(x, gamma, beta):
-        y, cache = K.layer_norm_forward(x.value, gamma.value, None if rms else beta.value, axes, 1e-3, rms)
-        return make_node(y, (x, gamma, beta), lambda g, needs: K.layer_norm_backward(g, cache, needs))
+        op = function(K.layer_norm_forward, K.layer_norm_backward)
+        return op(x, gamma, None if rms else beta, axes=axes, epsilon=1e-3, rms_scaling=rms)
     grads = check_op_gradients(op, rng.standard_normal(shape) + 0.5, rng.standard_normal(pshape),
                                rng.standard_normal(pshape), atol=1e-6)
     assert grads[0].shape == shape and grads[1].shape == pshape
@@ -296,3 +295,22 @@ def test_layer_norm_param_count_errors_and_config(rng):
     assert LayerNormalization.from_config(config).get_config() == config
     x = minikeras.Input((5, 8))
     assert layer(x).shape == (None, 5, 8)
+
+
+@pytest.mark.parametrize("axis", [-1, 1])
+def test_batch_norm_training_op_differentiates_through_its_statistics(float64, rng, axis):
+    """ops.batch_normalization_training returns (y, batch mean, batch variance), one node with
+    three outputs; gradients through all three agree with finite differences."""
+    shape = (5, 3, 2)
+    c = shape[axis]
+    red = tuple(i for i in range(3) if i != axis % 3)
+
+    def op(x, gamma, beta):
+        y, mean, var = minikeras.ops.batch_normalization_training(x, gamma, beta, axis, 1e-3)
+        return minikeras.ops.sum(y, axis=red) + 2.0 * mean + 3.0 * var
+    check_op_gradients(op, rng.standard_normal(shape) * 2 + 1, rng.standard_normal(c), rng.standard_normal(c),
+                       rtol=1e-5, atol=1e-6)
+    x = rng.standard_normal(shape)
+    _, mean, var = minikeras.ops.batch_normalization_training(backend.xp().asarray(x), None, None, axis)
+    np.testing.assert_allclose(np_out(mean), x.mean(axis=red), rtol=1e-12)
+    np.testing.assert_allclose(np_out(var), x.var(axis=red), rtol=1e-12)

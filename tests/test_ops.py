@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from minikeras import backend, ops
-from minikeras.autodiff import Tensor
+from minikeras.autodiff import Tensor, gradients
 from tests.gradcheck import check_op_gradients
 
 R = np.random.default_rng(42)
@@ -59,6 +59,9 @@ UNARY = [
     ("where", lambda x: ops.where(A23 > 0, x, x * 2.0), A23, np.where(A23 > 0, A23, 2 * A23)),
     ("concatenate", lambda x: ops.concatenate([x, x * 2.0], axis=1), A23, np.concatenate([A23, 2 * A23], 1)),
     ("stack", lambda x: ops.stack([x, x], axis=0), A23, np.stack([A23, A23])),
+    ("flip_axis1", lambda x: ops.flip(x, axis=1), A23, A23[:, ::-1]),
+    ("take_rows", lambda x: ops.take(x, np.array([[1, 0], [1, 1]]), axis=0), A23, A23[[[1, 0], [1, 1]]]),
+    ("take_flat", lambda x: ops.take(x, np.array([5, 0, 5])), A23, A23.ravel()[[5, 0, 5]]),
 ]
 
 
@@ -121,3 +124,13 @@ def test_extreme_values_do_not_overflow():
     with np.errstate(all="raise", under="ignore"):
         for op in (ops.sigmoid, ops.softplus, ops.softmax, ops.log_softmax, ops.tanh):
             assert np.all(np.isfinite(op(z).numpy()))
+
+
+def test_cast_gradient_returns_to_the_source_dtype():
+    x = Tensor(backend.xp().asarray(np.array([1.5, -2.0], "float32")), requires_grad=True)
+    y = ops.cast(x, "float64") * 3.0
+    assert y.dtype == "float64"
+    (g,) = gradients(y, [x], backend.xp().asarray(np.array([1.0, 2.0])))
+    assert g.dtype == np.float32
+    np.testing.assert_allclose(backend.to_numpy(g), [3.0, 6.0])
+    assert not ops.cast(x, "int32").requires_grad  # integer casts carry no gradient

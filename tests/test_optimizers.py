@@ -437,7 +437,7 @@ def test_get_instance_dict_and_errors():
     rebuilt = get({"class_name": "RMSprop", "config": {"learning_rate": 0.05, "rho": 0.8}})
     assert isinstance(rebuilt, RMSprop) and rebuilt.rho == 0.8
     assert float(rebuilt.learning_rate) == pytest.approx(0.05)
-    with pytest.raises(ValueError, match=r"'adamm'.*valid choices.*'adam'.*'sgd'"):
+    with pytest.raises(ValueError, match=r"'adamm'.*Valid optimizers.*'adam'.*'sgd'"):
         get("adamm")
     with pytest.raises(ValueError, match="Could not interpret"):
         get(42)

@@ -1,8 +1,9 @@
 """Plug a student's kernel into minikeras and train with it.
 
 The graded notebooks ask for kernels with exactly minikeras's interfaces
-(``minikeras.kernels.*``). These helpers wrap such a kernel pair into the objects a
-model is built from, recording one autodiff node per call just as the library does:
+(``minikeras.kernels.*``). These helpers bind such a kernel pair with
+``autodiff.function``, the binding point the library's own ops use, and wrap it into the
+objects a model is built from (one autodiff node per call, as in the library):
 
 * :func:`dense_layer_with` - a ``Dense`` layer class that runs
   ``forward(x, kernel, bias, activation) -> (out, cache)`` and
@@ -20,7 +21,7 @@ Example::
 from .. import activations as _activations
 from .. import backend
 from .. import losses as _losses
-from ..autodiff import as_tensor, make_node
+from ..autodiff import as_tensor, function
 from ..layers.core import Dense, cast_to_layer_dtype
 
 
@@ -46,20 +47,21 @@ def dense_layer_with(forward, backward, name="StudentDense"):
     """
     _check_pair(forward, backward)
 
+    def student_forward(x, kernel, bias, activation):
+        out, cache = forward(x, kernel, bias, activation)
+        return _as_like(out, x), (cache, (x, kernel, bias))
+
+    def student_backward(g, caches, needs):
+        cache, inputs = caches
+        grads = backward(g, cache, needs)
+        return tuple(None if like is None else _as_like(gr, like) for gr, like in zip(grads, inputs))
+
+    op = function(student_forward, student_backward, name=forward.__name__)
+
     def call(self, inputs):
         act = self._fused or ("linear" if self.activation is _activations.linear else None)
         x = cast_to_layer_dtype(self, as_tensor(inputs))
-        bias = self.bias
-        parents = (x, self.kernel) if bias is None else (x, self.kernel, bias)
-        out, cache = forward(x.value, self.kernel.value, None if bias is None else bias.value,
-                             act or "linear")
-        out = _as_like(out, x.value)
-
-        def back(g, needs):
-            grads = backward(g, cache, tuple(needs) + (False,) * (3 - len(needs)))
-            return tuple(_as_like(gr, p.value) for gr, p in zip(grads, parents))
-
-        y = make_node(out, parents, back)
+        y = op(x, self.kernel, self.bias, activation=act or "linear")
         return y if act is not None else self.activation(y)
 
     return type(name, (Dense,), {"call": call, "__doc__": f"Dense running {forward.__name__}/"
@@ -70,11 +72,18 @@ def activation_with(forward, backward, name=None):
     """An activation function (Tensor -> Tensor) running ``forward``/``backward``."""
     _check_pair(forward, backward)
 
+    def student_forward(x):
+        y, cache = forward(x)
+        return _as_like(y, x), (cache, x)
+
+    def student_backward(g, caches, needs):
+        cache, x = caches
+        return (_as_like(backward(g, cache), x),)
+
+    op = function(student_forward, student_backward, name=forward.__name__)
+
     def activation(x):
-        x = as_tensor(x)
-        y, cache = forward(x.value)
-        y = _as_like(y, x.value)
-        return make_node(y, (x,), lambda g, needs: (_as_like(backward(g, cache), x.value),))
+        return op(as_tensor(x))
 
     activation.__name__ = name or forward.__name__.replace("_forward", "") + "_student"
     return activation
@@ -85,6 +94,7 @@ class _PluggedLoss(_losses.Loss):
         super().__init__(name=name)
         self.forward, self.backward = forward, backward
         self.from_logits, self.sparse = from_logits, sparse
+        self._op = function(self._student_forward, self._student_backward, name=forward.__name__)
 
     def call(self, y_true, y_pred):
         yt = y_true.value
@@ -92,10 +102,15 @@ class _PluggedLoss(_losses.Loss):
             if yt.ndim == y_pred.value.ndim:  # labels shaped (batch, 1)
                 yt = yt[..., 0]
             yt = yt.astype("int64")
-        per, cache = self.forward(yt, y_pred.value, from_logits=self.from_logits)
-        per = _as_like(per, y_pred.value)
-        return make_node(per, (y_pred,),
-                         lambda g, needs: (_as_like(self.backward(g, cache), y_pred.value),))
+        return self._op(y_pred, labels=yt)
+
+    def _student_forward(self, y_pred, labels):
+        per, cache = self.forward(labels, y_pred, from_logits=self.from_logits)
+        return _as_like(per, y_pred), (cache, y_pred)
+
+    def _student_backward(self, g, caches, needs):
+        cache, y_pred = caches
+        return (_as_like(self.backward(g, cache), y_pred),)
 
 
 def loss_with(forward, backward, from_logits=False, sparse=None, name=None):

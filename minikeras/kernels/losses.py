@@ -9,6 +9,7 @@ log-softmax, so nothing overflows or turns into NaN at |z| = 1000.
 import numpy as np
 
 from ..backend import epsilon, get_array_module
+from .broadcast import unbroadcast
 
 
 def _log_softmax(z):
@@ -226,3 +227,43 @@ def cosine_similarity_backward(dloss, cache):
     dpn = -g * tn
     radial = pn * (dpn * pn).sum(axis=axis, keepdims=True)
     return inv * (dpn - radial * unfloored)
+
+
+# ---------------------------------------------------------------- weighting and reduction
+
+
+def reduce_losses_forward(values, weights=None, reduction="sum_over_batch_size", scalar_grad=False):
+    """Per-sample losses times ``weights`` (None, or an array that broadcasts to them), reduced
+    as Keras 3 does: ``"sum_over_batch_size"`` (and ``"mean"``) divide the weighted sum by the
+    number of values, ``"sum"`` does not, ``"mean_with_sample_weight"`` divides by the sum of
+    the weights, ``"none"``/None keeps the weighted values. With ``scalar_grad`` the backward
+    may return a 0-d gradient that broadcasts over the values (the built-in loss kernels accept
+    it; it saves a broadcast per training step)."""
+    xp = get_array_module(values)
+    u = values if weights is None else values * weights
+    if reduction in (None, "none") or u.ndim == 0 or u.shape == (0,):
+        return u, (False, None, weights, values.shape, u.shape, False)
+    total = u.sum()
+    if reduction == "sum":
+        scale = None
+    elif reduction == "mean_with_sample_weight" and weights is not None:
+        div = weights.sum()
+        nonzero = div != 0
+        scale = xp.where(nonzero, 1 / xp.where(nonzero, div, 1), 0).astype(values.dtype)
+    else:
+        scale = 1.0 / u.size
+    out = total if scale is None else total * scale
+    return xp.asarray(out, dtype=values.dtype), (True, scale, weights, values.shape, u.shape, scalar_grad)
+
+
+def reduce_losses_backward(g, cache, needs=(True,)):
+    """Returns ``(dvalues,)``, the gradient of the per-sample losses."""
+    reduced, scale, w, vshape, ushape, scalar_grad = cache
+    if not reduced:
+        return (g if w is None else unbroadcast(g * w, vshape).reshape(vshape),)
+    s = g if scale is None else g * scale
+    if w is None:
+        return (s if scalar_grad else get_array_module(g).broadcast_to(s, vshape),)
+    if ushape == vshape:
+        return (s * w,)
+    return (unbroadcast(get_array_module(g).broadcast_to(s * w, ushape), vshape).reshape(vshape),)

@@ -7,17 +7,49 @@ records a graph node instead of computing, which is how functional models are bu
 """
 import inspect
 
-from .. import backend, naming
-from ..autodiff import Tensor, no_grad
+from .. import activations, backend, constraints, initializers, naming, regularizers
+from ..autodiff import Tensor, current_training_flag, enter_training, exit_training, no_grad
 from ..tree import flatten, map_structure
 from ..variables import Variable
 
-_training_context = [None]
+__all__ = ["Layer", "current_training_flag", "infer_output_shape", "KERNEL_BIAS", "resolve_objects",
+           "serialize_objects"]
+
+# The configuration objects of a layer with a kernel and a bias (Dense, Conv*), by argument name.
+KERNEL_BIAS = ("kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
+               "activity_regularizer", "kernel_constraint", "bias_constraint")
 
 
-def current_training_flag():
-    """The ``training`` value an enclosing layer call was given (None outside any call)."""
-    return _training_context[-1]
+def _unique(variables):
+    """Each variable once (a layer shared by two parents, or tied weights), in first-seen order."""
+    seen, out = set(), []
+    for w in variables:
+        if id(w) not in seen:
+            seen.add(id(w))
+            out.append(w)
+    return out
+
+
+def _family_of(argument):
+    """The module that resolves an argument, from its name: ``*_initializer``, ``*_regularizer``,
+    ``*_constraint`` or ``*activation``."""
+    for suffix, module in (("_initializer", initializers), ("_regularizer", regularizers),
+                           ("_constraint", constraints), ("activation", activations)):
+        if argument.endswith(suffix):
+            return module
+    raise ValueError(f"No object family for the argument {argument!r}.")
+
+
+def resolve_objects(layer, arguments, names):
+    """Set ``layer.<name>`` to the object each identifier in ``arguments`` names (``"relu"``,
+    ``"glorot_uniform"``, ``"l2"``, an instance, ...), for every name in ``names``."""
+    for name in names:
+        setattr(layer, name, _family_of(name).get(arguments[name]))
+
+
+def serialize_objects(layer, names):
+    """``{name: config}`` of those objects, for ``get_config``."""
+    return {name: _family_of(name).serialize(getattr(layer, name)) for name in names}
 
 
 def _to_tensor(x, dtype=None):
@@ -64,6 +96,7 @@ class Layer:
         self._trainable_variables = []
         self._non_trainable_variables = []
         self._losses = []
+        self._weight_regularizers = []  # (variable, regularizer) pairs from add_weight
         self._inbound_nodes = []
         self._build_input_shape = None
         self._batch_input_shape = None
@@ -114,7 +147,6 @@ class Layer:
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,
                    constraint=None, name=None, **kwargs):
         """Create a state variable owned by this layer (Keras 3's ``add_weight``)."""
-        from .. import constraints, initializers, regularizers
         shape = () if shape is None else tuple(int(d) for d in shape)
         dtype = dtype or self.dtype
         if initializer is None:
@@ -126,14 +158,9 @@ class Layer:
         var.path = f"{self.name}/{var.name}"
         reg = regularizers.get(regularizer)
         if reg is not None:
-            self._regularizers().append((var, reg))
+            self._weight_regularizers.append((var, reg))
         (self._trainable_variables if trainable else self._non_trainable_variables).append(var)
         return var
-
-    def _regularizers(self):
-        if "_weight_regularizers" not in self.__dict__:
-            object.__setattr__(self, "_weight_regularizers", [])
-        return self._weight_regularizers
 
     # -- weights ---------------------------------------------------------------
     @property
@@ -148,17 +175,8 @@ class Layer:
 
     @property
     def weights(self):
-        seen, out = set(), []
-        for w in self._trainable_variables + self._non_trainable_variables:
-            if id(w) not in seen:
-                seen.add(id(w))
-                out.append(w)
-        for layer in self._layers:
-            for w in layer.weights:
-                if id(w) not in seen:
-                    seen.add(id(w))
-                    out.append(w)
-        return out
+        return _unique(self._trainable_variables + self._non_trainable_variables
+                       + [w for layer in self._layers for w in layer.weights])
 
     variables = weights
 
@@ -166,12 +184,7 @@ class Layer:
     def trainable_weights(self):
         if not self.trainable:
             return []
-        seen, out = set(), []
-        for w in self._trainable_variables + [w for l in self._layers for w in l.trainable_weights]:
-            if id(w) not in seen:
-                seen.add(id(w))
-                out.append(w)
-        return out
+        return _unique(self._trainable_variables + [w for layer in self._layers for w in layer.trainable_weights])
 
     trainable_variables = trainable_weights
 
@@ -213,11 +226,16 @@ class Layer:
         """Record an extra loss term (e.g. an activity penalty) during ``call``."""
         self._losses.append(loss)
 
+    def regularization_losses(self):
+        """The penalties of this layer's own regularized weights, computed now (its sublayers'
+        are theirs to give); ``losses`` collects them with the ``add_loss`` terms of the tree."""
+        if not self._weight_regularizers:
+            return []
+        return [reg(var) for var, reg in self._weight_regularizers]
+
     @property
     def losses(self):
-        out = list(self._losses)
-        for var, reg in self.__dict__.get("_weight_regularizers", ()):
-            out.append(reg(var))
+        out = list(self._losses) + self.regularization_losses()
         for layer in self._layers:
             out.extend(layer.losses)
         return out
@@ -243,19 +261,22 @@ class Layer:
             if dt.kind == "f" and dt != self.dtype and self._convert_input_args and self._autocast:
                 inputs = _to_tensor(inputs, self.dtype)  # Keras 3's autocast to the compute dtype
         training = kwargs.pop("training", None)
+        outer = current_training_flag()
         if training is None:
-            training = _training_context[-1]
+            training = outer
         if self._call_accepts_training:
             kwargs["training"] = training
         if "mask" in kwargs and not self._call_accepts_mask:
             kwargs.pop("mask")
         if self._losses:
             object.__setattr__(self, "_losses", [])
-        _training_context.append(training)
+        if training is outer:  # nested layers already see this flag (the usual case inside a model)
+            return self.call(inputs, *args, **kwargs)
+        token = enter_training(training)  # context-local: nested layers see it, other threads do not
         try:
             return self.call(inputs, *args, **kwargs)
         finally:
-            _training_context.pop()
+            exit_training(token)
 
     # -- shapes ----------------------------------------------------------------
     def compute_output_shape(self, input_shape):

@@ -1,9 +1,10 @@
 """Convolution layers: Conv1D and Conv2D (channels-last, Keras 3 arguments and weight layouts)."""
 import numbers
-from .. import activations, constraints, initializers, regularizers
-from ..kernels import conv as conv_kernels
-from ..kernels.conv import conv_output_length
-from .base import Layer
+
+from .. import activations, ops
+from ..ops.nn import conv_output_length
+from .base import KERNEL_BIAS, Layer, resolve_objects, serialize_objects
+from .input_spec import check_rank, incompatible_input
 from .core import cast_to_layer_dtype
 
 
@@ -57,25 +58,16 @@ class BaseConv(Layer):
         if self.padding not in self._paddings:
             raise ValueError(f"{who}: `padding` must be one of {list(self._paddings)}, got {padding!r}.")
         self.data_format = check_data_format(data_format, who)
-        self.activation = activations.get(activation)
-        self._fused = activations.fusable_name(self.activation)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        resolve_objects(self, locals(), ("activation",) + KERNEL_BIAS)
+        self._fused = activations.fusable_name(self.activation)
 
     def _who(self):
         return f"{type(self).__name__} {self.name!r}"
 
     def _check_input_shape(self, input_shape):
         input_shape = tuple(input_shape)
-        if len(input_shape) != self.rank + 2:
-            raise ValueError(f"Input 0 of layer {self._who()} expects rank {self.rank + 2} inputs "
-                             f"(batch, {'spatial, ' * self.rank}channels), got shape {input_shape}.")
+        check_rank(self, input_shape, self.rank + 2, f"(batch, {'spatial, ' * self.rank}channels)")
         if input_shape[-1] is None:
             raise ValueError(f"{self._who()} needs a known channel axis, got input shape {input_shape}.")
         self.compute_output_shape(input_shape)  # raises when the kernel does not fit
@@ -99,9 +91,8 @@ class BaseConv(Layer):
     def call(self, inputs):
         in_channels = self.kernel.shape[-2]
         if inputs.ndim != self.rank + 2 or inputs.shape[-1] != in_channels:
-            raise ValueError(f"Input 0 of layer {self._who()} is incompatible with the layer: expected "
-                             f"a rank-{self.rank + 2} input with {in_channels} channels on the last axis, "
-                             f"but received an input with shape {inputs.shape}.")
+            raise incompatible_input(self, f"a rank-{self.rank + 2} input with {in_channels} channels on the "
+                                           "last axis", inputs.shape)
         self.compute_output_shape(inputs.shape)
         x = cast_to_layer_dtype(self, inputs)
         if self._fused:
@@ -131,15 +122,8 @@ class BaseConv(Layer):
         config = super().get_config()
         config.update(filters=self.filters, kernel_size=self.kernel_size, strides=self.strides,
                       padding=self.padding, data_format=self.data_format, dilation_rate=self.dilation_rate,
-                      groups=self.groups, activation=activations.serialize(self.activation),
-                      use_bias=self.use_bias,
-                      kernel_initializer=initializers.serialize(self.kernel_initializer),
-                      bias_initializer=initializers.serialize(self.bias_initializer),
-                      kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-                      bias_regularizer=regularizers.serialize(self.bias_regularizer),
-                      activity_regularizer=regularizers.serialize(self.activity_regularizer),
-                      kernel_constraint=constraints.serialize(self.kernel_constraint),
-                      bias_constraint=constraints.serialize(self.bias_constraint))
+                      groups=self.groups, use_bias=self.use_bias,
+                      **serialize_objects(self, ("activation",) + KERNEL_BIAS))
         return config
 
 
@@ -155,7 +139,7 @@ class Conv2D(BaseConv):
                          use_bias=use_bias, **kwargs)
 
     def _conv(self, x, activation):
-        return conv_kernels.conv2d(x, self.kernel, self.bias, self.strides, self.padding,
+        return ops.conv2d(x, self.kernel, self.bias, self.strides, self.padding,
                                    self.dilation_rate, activation)
 
 
@@ -166,7 +150,7 @@ class Conv1D(BaseConv):
     _paddings = ("valid", "same", "causal")
 
     def _conv(self, x, activation):
-        return conv_kernels.conv1d(x, self.kernel, self.bias, self.strides[0], self.padding,
+        return ops.conv1d(x, self.kernel, self.bias, self.strides[0], self.padding,
                                    self.dilation_rate[0], activation)
 
 

@@ -2,10 +2,9 @@
 import numbers
 import math
 
-from .. import activations, backend, constraints, initializers, ops, regularizers
-from ..autodiff import make_node
-from ..kernels import dropout as dropout_kernel
-from .base import Layer
+from .. import activations, backend, ops, registry
+from .base import KERNEL_BIAS, Layer, resolve_objects, serialize_objects
+from .input_spec import incompatible_input
 
 
 def cast_to_layer_dtype(layer, x):
@@ -27,16 +26,9 @@ class Dense(Layer):
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"Dense {self.name!r}: `units` must be a positive integer, got {units!r}.")
         self.units = units
-        self.activation = activations.get(activation)
-        self._fused = activations.fusable_name(self.activation)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        resolve_objects(self, locals(), ("activation",) + KERNEL_BIAS)
+        self._fused = activations.fusable_name(self.activation)
 
     def build(self, input_shape):
         in_dim = input_shape[-1] if input_shape else None
@@ -56,9 +48,7 @@ class Dense(Layer):
     def call(self, inputs):
         in_dim = self.kernel.value.shape[0]
         if not inputs.value.ndim or inputs.value.shape[-1] != in_dim:
-            raise ValueError(f"Input 0 of layer {self.name!r} (Dense) is incompatible with the layer: "
-                             f"expected axis -1 of the input to have value {in_dim}, but received an "
-                             f"input with shape {inputs.shape}.")
+            raise incompatible_input(self, f"axis -1 of the input to have value {in_dim}", inputs.shape)
         x = cast_to_layer_dtype(self, inputs)
         if self._fused:
             y = ops.dense(x, self.kernel, self.bias, self._fused)
@@ -73,15 +63,8 @@ class Dense(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(units=self.units, activation=activations.serialize(self.activation),
-                      use_bias=self.use_bias,
-                      kernel_initializer=initializers.serialize(self.kernel_initializer),
-                      bias_initializer=initializers.serialize(self.bias_initializer),
-                      kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-                      bias_regularizer=regularizers.serialize(self.bias_regularizer),
-                      activity_regularizer=regularizers.serialize(self.activity_regularizer),
-                      kernel_constraint=constraints.serialize(self.kernel_constraint),
-                      bias_constraint=constraints.serialize(self.bias_constraint))
+        config.update(units=self.units, use_bias=self.use_bias,
+                      **serialize_objects(self, ("activation",) + KERNEL_BIAS))
         return config
 
 
@@ -138,8 +121,7 @@ class Dropout(Layer):
         noise_shape = None
         if self.noise_shape is not None:
             noise_shape = tuple(inputs.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
-        out, mask = dropout_kernel.dropout_forward(inputs.value, self.rate, noise_shape, self._generator)
-        return make_node(out, (inputs,), lambda g, needs: (dropout_kernel.dropout_backward(g, mask),))
+        return ops.dropout(inputs, self.rate, noise_shape, self._generator)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -221,3 +203,19 @@ class Lambda(Layer):
 
     def call(self, inputs):
         return self.function(inputs, **self.arguments)
+
+    def get_config(self):
+        """The function is saved by name only (never its code): reloading finds it again through
+        registration or ``custom_objects``."""
+        config = super().get_config()
+        config.update(function=registry.serialize_callable(self.function), arguments=self.arguments,
+                      output_shape=self._output_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        if isinstance(config.get("function"), (str, dict)):
+            config["function"] = registry.deserialize_callable(
+                config["function"], custom_objects, kind=f"Lambda layer {config.get('name')!r}")
+        return cls(**config)

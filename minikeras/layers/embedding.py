@@ -1,25 +1,8 @@
 """Embedding: integer token ids -> rows of a trainable (input_dim, output_dim) table."""
-from .. import constraints, initializers, regularizers
-from ..autodiff import make_node
-from ..backend import get_array_module
-from .base import Layer
+from .. import ops
+from .base import Layer, resolve_objects, serialize_objects
 
-
-def embedding_lookup(embeddings, ids):
-    """``embeddings[ids]`` whose gradient scatter-adds into the table (repeated ids accumulate)."""
-    table = embeddings.value
-    out = table[ids]
-
-    def backward(g, needs):
-        xp = get_array_module(g)
-        full = xp.zeros_like(table)
-        if hasattr(xp, "add") and hasattr(xp.add, "at"):
-            xp.add.at(full, ids.reshape(-1), g.reshape(-1, table.shape[1]))
-        else:  # older CuPy
-            import cupyx
-            cupyx.scatter_add(full, ids.reshape(-1), g.reshape(-1, table.shape[1]))
-        return (full,)
-    return make_node(out, (embeddings,), backward)
+_OBJECTS = ("embeddings_initializer", "embeddings_regularizer", "embeddings_constraint")
 
 
 class Embedding(Layer):
@@ -41,9 +24,7 @@ class Embedding(Layer):
                 raise ValueError(f"Embedding {self.name!r}: `{arg}` must be a positive integer, got {value!r}.")
         self.input_dim = input_dim
         self.output_dim = output_dim
-        self.embeddings_initializer = initializers.get(embeddings_initializer)
-        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
-        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        resolve_objects(self, locals(), _OBJECTS)
         self.mask_zero = bool(mask_zero)
         self.input_length = input_length  # Keras 2 argument; shapes come from the data
 
@@ -65,7 +46,7 @@ class Embedding(Layer):
             if low < 0 or high >= self.input_dim:
                 raise ValueError(f"Embedding {self.name!r}: token ids must lie in [0, {self.input_dim}), "
                                  f"got values from {low} to {high} in inputs of shape {tuple(ids.shape)}.")
-        return embedding_lookup(self.embeddings, ids)
+        return ops.take(self.embeddings, ids, axis=0)  # repeated ids add up their gradients
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
@@ -73,8 +54,5 @@ class Embedding(Layer):
     def get_config(self):
         config = super().get_config()
         config.update(input_dim=self.input_dim, output_dim=self.output_dim,
-                      embeddings_initializer=initializers.serialize(self.embeddings_initializer),
-                      embeddings_regularizer=regularizers.serialize(self.embeddings_regularizer),
-                      embeddings_constraint=constraints.serialize(self.embeddings_constraint),
-                      mask_zero=self.mask_zero)
+                      **serialize_objects(self, _OBJECTS), mask_zero=self.mask_zero)
         return config

@@ -1,9 +1,24 @@
 """Normalization layers: BatchNormalization and LayerNormalization (Keras 3 semantics)."""
-from .. import constraints, initializers, regularizers
-from ..autodiff import make_node
-from ..kernels import normalization as K
-from .base import Layer
+from .. import ops
+from .base import Layer, resolve_objects, serialize_objects
 from .core import cast_to_layer_dtype
+from .input_spec import incompatible_input
+
+
+# The configuration objects of the normalization layers, by argument name.
+_GAMMA_BETA_OBJECTS = ("beta_initializer", "gamma_initializer", "beta_regularizer", "gamma_regularizer",
+                       "beta_constraint", "gamma_constraint")
+_BN_OBJECTS = _GAMMA_BETA_OBJECTS + ("moving_mean_initializer", "moving_variance_initializer")
+
+
+def _same_shape(layer, axes, input_shape):
+    """A normalization's output shape (its input's), once every axis is checked to exist."""
+    rank = len(input_shape)
+    for a in axes:
+        if not -rank <= a < rank:
+            raise ValueError(f"{type(layer).__name__} {layer.name!r}: axis {a} is out of bounds for input "
+                             f"shape {tuple(input_shape)}.")
+    return tuple(input_shape)
 
 
 def _check_axis(layer, axis, input_shape):
@@ -15,16 +30,6 @@ def _check_axis(layer, axis, input_shape):
         raise ValueError(f"{type(layer).__name__} {layer.name!r}: axis {axis} of the input must have a known "
                          f"size, got input shape {tuple(input_shape)}.")
     return axis % rank
-
-
-def _param_needs(layer, needs):
-    """Spread the ``needs`` flags of the present (gamma, beta) parents over both slots."""
-    flags = iter(needs)
-    return tuple(next(flags) if p is not None else False for p in (layer.gamma, layer.beta))
-
-
-def _present(layer, dgamma, dbeta):
-    return tuple(d for d, p in ((dgamma, layer.gamma), (dbeta, layer.beta)) if p is not None)
 
 
 class BatchNormalization(Layer):
@@ -53,14 +58,7 @@ class BatchNormalization(Layer):
         self.center = bool(center)
         self.scale = bool(scale)
         self.synchronized = synchronized
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
-        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        resolve_objects(self, locals(), _BN_OBJECTS)
 
     def build(self, input_shape):
         axis = _check_axis(self, self.axis, input_shape)
@@ -84,58 +82,28 @@ class BatchNormalization(Layer):
     def _check_input(self, inputs):
         rank = inputs.ndim
         if not -rank <= self.axis < rank or inputs.shape[self.axis] != self._features:
-            raise ValueError(f"Input 0 of layer {self.name!r} (BatchNormalization) is incompatible with the "
-                             f"layer: expected axis {self.axis} of the input to have value {self._features}, "
-                             f"but received an input with shape {inputs.shape}.")
+            raise incompatible_input(self, f"axis {self.axis} of the input to have value {self._features}",
+                                     inputs.shape)
 
     def call(self, inputs, training=None):
         self._check_input(inputs)
         x = cast_to_layer_dtype(self, inputs)
-        params = tuple(p for p in (self.gamma, self.beta) if p is not None)
-        gamma = None if self.gamma is None else self.gamma.value
-        beta = None if self.beta is None else self.beta.value
         if training and self.trainable:
-            y, cache = K.batch_norm_train_forward(x.value, gamma, beta, self.axis, self.epsilon)
-            mean, var = K.batch_moments(cache)
+            y, mean, var = ops.batch_normalization_training(x, self.gamma, self.beta, self.axis, self.epsilon)
             m = self.momentum
-            self.moving_mean.assign(self.moving_mean.value * m + mean * (1.0 - m))
-            self.moving_variance.assign(self.moving_variance.value * m + var * (1.0 - m))
-
-            def backward(g, needs):
-                flags = (needs[0],) + _param_needs(self, needs[1:])
-                dx, dgamma, dbeta = K.batch_norm_train_backward(g, cache, flags)
-                return (dx,) + _present(self, dgamma, dbeta)
-            return make_node(y, (x,) + params, backward)
-
-        mean_v, var_v = self.moving_mean, self.moving_variance
-        y, cache = K.batch_norm_infer_forward(x.value, mean_v.value, var_v.value, gamma, beta, self.axis,
-                                              self.epsilon)
-
-        def backward(g, needs):
-            dx, dmean, dvar, dgamma, dbeta = K.batch_norm_infer_backward(
-                g, cache, tuple(needs[:3]) + _param_needs(self, needs[3:]))
-            return (dx, dmean, dvar) + _present(self, dgamma, dbeta)
-        return make_node(y, (x, mean_v, var_v) + params, backward)
+            self.moving_mean.assign(self.moving_mean.value * m + mean.value * (1.0 - m))
+            self.moving_variance.assign(self.moving_variance.value * m + var.value * (1.0 - m))
+            return y
+        return ops.batch_normalization(x, self.moving_mean, self.moving_variance, self.axis, offset=self.beta,
+                                       scale=self.gamma, epsilon=self.epsilon)
 
     def compute_output_shape(self, input_shape):
-        rank = len(input_shape)
-        if not -rank <= self.axis < rank:
-            raise ValueError(f"BatchNormalization {self.name!r}: axis {self.axis} is out of bounds for input "
-                             f"shape {tuple(input_shape)}.")
-        return tuple(input_shape)
+        return _same_shape(self, [self.axis], input_shape)
 
     def get_config(self):
         config = super().get_config()
         config.update(axis=self.axis, momentum=self.momentum, epsilon=self.epsilon, center=self.center,
-                      scale=self.scale, synchronized=self.synchronized,
-                      beta_initializer=initializers.serialize(self.beta_initializer),
-                      gamma_initializer=initializers.serialize(self.gamma_initializer),
-                      moving_mean_initializer=initializers.serialize(self.moving_mean_initializer),
-                      moving_variance_initializer=initializers.serialize(self.moving_variance_initializer),
-                      beta_regularizer=regularizers.serialize(self.beta_regularizer),
-                      gamma_regularizer=regularizers.serialize(self.gamma_regularizer),
-                      beta_constraint=constraints.serialize(self.beta_constraint),
-                      gamma_constraint=constraints.serialize(self.gamma_constraint))
+                      scale=self.scale, synchronized=self.synchronized, **serialize_objects(self, _BN_OBJECTS))
         return config
 
 
@@ -161,12 +129,7 @@ class LayerNormalization(Layer):
         self.center = bool(center)
         self.scale = bool(scale)
         self.rms_scaling = bool(rms_scaling)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        resolve_objects(self, locals(), _GAMMA_BETA_OBJECTS)
 
     def _axes(self):
         return self.axis if isinstance(self.axis, list) else [self.axis]
@@ -192,36 +155,16 @@ class LayerNormalization(Layer):
         expected = self._norm_sizes
         got = tuple(inputs.shape[a] for a in self._norm_axes) if inputs.ndim == self._rank else None
         if got != expected:
-            raise ValueError(f"Input 0 of layer {self.name!r} (LayerNormalization) is incompatible with the "
-                             f"layer: expected rank {self._rank} with sizes {expected} on axes "
-                             f"{list(self._norm_axes)}, but received an input with shape {inputs.shape}.")
-        x = cast_to_layer_dtype(self, inputs)
-        params = tuple(p for p in (self.gamma, self.beta) if p is not None)
-        y, cache = K.layer_norm_forward(x.value, None if self.gamma is None else self.gamma.value,
-                                        None if self.beta is None else self.beta.value, self._norm_axes,
-                                        self.epsilon, self.rms_scaling)
-
-        def backward(g, needs):
-            dx, dgamma, dbeta = K.layer_norm_backward(g, cache, (needs[0],) + _param_needs(self, needs[1:]))
-            return (dx,) + _present(self, dgamma, dbeta)
-        return make_node(y, (x,) + params, backward)
+            raise incompatible_input(self, f"rank {self._rank} with sizes {expected} on axes "
+                                           f"{list(self._norm_axes)}", inputs.shape)
+        return ops.layer_normalization(cast_to_layer_dtype(self, inputs), self.gamma, self.beta,
+                                       self._norm_axes, self.epsilon, self.rms_scaling)
 
     def compute_output_shape(self, input_shape):
-        rank = len(input_shape)
-        for a in self._axes():
-            if not -rank <= a < rank:
-                raise ValueError(f"LayerNormalization {self.name!r}: axis {a} is out of bounds for input "
-                                 f"shape {tuple(input_shape)}.")
-        return tuple(input_shape)
+        return _same_shape(self, self._axes(), input_shape)
 
     def get_config(self):
         config = super().get_config()
         config.update(axis=self.axis, epsilon=self.epsilon, center=self.center, scale=self.scale,
-                      rms_scaling=self.rms_scaling,
-                      beta_initializer=initializers.serialize(self.beta_initializer),
-                      gamma_initializer=initializers.serialize(self.gamma_initializer),
-                      beta_regularizer=regularizers.serialize(self.beta_regularizer),
-                      gamma_regularizer=regularizers.serialize(self.gamma_regularizer),
-                      beta_constraint=constraints.serialize(self.beta_constraint),
-                      gamma_constraint=constraints.serialize(self.gamma_constraint))
+                      rms_scaling=self.rms_scaling, **serialize_objects(self, _GAMMA_BETA_OBJECTS))
         return config

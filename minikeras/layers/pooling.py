@@ -1,9 +1,10 @@
 """Pooling layers (channels-last): max/average pooling in 1D and 2D, and global pooling."""
-from ..kernels import pooling as pool_kernels
-from ..kernels.conv import conv_output_length
+from .. import ops
+from ..ops.nn import conv_output_length
 from .base import Layer
 from .convolutional import check_data_format, normalize_tuple
 from .core import cast_to_layer_dtype
+from .input_spec import check_rank
 
 
 class BasePooling(Layer):
@@ -25,8 +26,7 @@ class BasePooling(Layer):
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)
         who = f"{type(self).__name__} {self.name!r}"
-        if len(input_shape) != self.rank + 2:
-            raise ValueError(f"Input 0 of layer {who} expects rank {self.rank + 2} inputs, got shape {input_shape}.")
+        check_rank(self, input_shape, self.rank + 2, "(batch, spatial axes, channels)")
         spatial = []
         for n, k, s in zip(input_shape[1:-1], self.pool_size, self.strides):
             out = conv_output_length(n, k, s, self.padding)
@@ -41,7 +41,7 @@ class BasePooling(Layer):
         x = cast_to_layer_dtype(self, inputs)
         strides = self.strides if self.rank == 2 else self.strides[0]
         pool = self.pool_size if self.rank == 2 else self.pool_size[0]
-        return getattr(pool_kernels, self._op)(x, pool, strides, self.padding)
+        return getattr(ops, self._op)(x, pool, strides, self.padding)
 
     def get_config(self):
         config = super().get_config()
@@ -51,19 +51,13 @@ class BasePooling(Layer):
 
 
 class MaxPooling2D(BasePooling):
-    """Maximum of each window; the gradient goes to the first maximum of the window."""
-
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+    """Maximum of each window (``pool_size`` 2 is (2, 2)); the gradient goes to the first maximum."""
 
     rank, _op = 2, "max_pool2d"
 
 
 class AveragePooling2D(BasePooling):
     """Mean of each window (with "same", over the cells inside the input only)."""
-
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
     rank, _op = 2, "average_pool2d"
 
@@ -91,16 +85,14 @@ class BaseGlobalPooling(Layer):
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)
-        if len(input_shape) != self.rank + 2:
-            raise ValueError(f"Input 0 of layer {type(self).__name__} {self.name!r} expects rank "
-                             f"{self.rank + 2} inputs, got shape {input_shape}.")
+        check_rank(self, input_shape, self.rank + 2, "(batch, spatial axes, channels)")
         if self.keepdims:
             return (input_shape[0],) + (1,) * self.rank + (input_shape[-1],)
         return (input_shape[0], input_shape[-1])
 
     def call(self, inputs):
         self.compute_output_shape(inputs.shape)
-        return getattr(pool_kernels, self._op)(cast_to_layer_dtype(self, inputs), self.keepdims)
+        return getattr(ops, self._op)(cast_to_layer_dtype(self, inputs), self.keepdims)
 
     def get_config(self):
         config = super().get_config()

@@ -1,32 +1,34 @@
 """Recurrent layers: SimpleRNN, LSTM, GRU and the Bidirectional wrapper (Keras 3 arguments,
 weight layouts and parameter counts). Each layer runs a whole-sequence kernel from
-``kernels/recurrent.py``: one graph node per layer call, BPTT inside its backward."""
+``kernels/recurrent.py`` through ``ops``: one graph node per layer call, BPTT inside its backward."""
 import numbers
-from .. import activations, backend, constraints, initializers, ops, regularizers
-from ..autodiff import make_node
-from ..kernels import recurrent as K
-from .base import Layer
+
+from .. import activations, backend, ops
+from ..ops.rnn import RNN_ACTIVATIONS
+from .base import Layer, resolve_objects, serialize_objects
 from .core import cast_to_layer_dtype
+from .input_spec import check_rank, incompatible_input
 
 
 def _kernel_activation(fn, arg, who):
     """The kernel's name for a built-in activation; a clear error for anything else."""
     name = getattr(fn, "__name__", None)
-    if name in K.ACTIVATIONS and activations.ALL.get(name) is fn:
+    if name in RNN_ACTIVATIONS and activations.ALL.get(name) is fn:
         return name
-    raise ValueError(f"{who}: `{arg}` must be one of the built-in activations {sorted(K.ACTIVATIONS)} "
+    raise ValueError(f"{who}: `{arg}` must be one of the built-in activations {sorted(RNN_ACTIVATIONS)} "
                      f"(recurrent kernels fuse them), got {fn!r}.")
+
+
+# The configuration objects of a recurrent layer, by argument name.
+_RNN_OBJECTS = ("activation", "recurrent_activation", "kernel_initializer", "recurrent_initializer",
+                "bias_initializer", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+                "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint")
 
 
 def _dropout_mask(shape, rate, like):
     xp = backend.get_array_module(like)
     keep = backend.random_uniform(shape, xp, dtype=like.dtype.name) >= rate
     return keep.astype(like.dtype) * like.dtype.type(1.0 / (1.0 - rate))
-
-
-def _reverse_time(x):
-    """x[:, ::-1] as a differentiable op."""
-    return make_node(x.value[:, ::-1], (x,), lambda g, needs: (g[:, ::-1],))
 
 
 class _RNN(Layer):
@@ -55,21 +57,10 @@ class _RNN(Layer):
             if not 0 <= rate < 1:
                 raise ValueError(f"{who}: `{arg}` must be in [0, 1), got {rate!r}.")
         self.units = units
-        self.activation = activations.get(activation)
-        self._act = _kernel_activation(self.activation, "activation", who)
-        self.recurrent_activation = activations.get(recurrent_activation)
-        self._ract = _kernel_activation(self.recurrent_activation, "recurrent_activation", who)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        resolve_objects(self, locals(), _RNN_OBJECTS)
+        self._act = _kernel_activation(self.activation, "activation", who)
+        self._ract = _kernel_activation(self.recurrent_activation, "recurrent_activation", who)
         self.dropout = float(dropout)
         self.recurrent_dropout = float(recurrent_dropout)
         self.return_sequences = bool(return_sequences)
@@ -83,10 +74,8 @@ class _RNN(Layer):
         return f"{type(self).__name__} {self.name!r}"
 
     def _check_shape(self, shape):
-        if shape is None or len(shape) != 3:
-            raise ValueError(f"Input 0 of layer {self.name!r} ({type(self).__name__}) expects 3-D input "
-                             f"(batch, timesteps, features), got shape {None if shape is None else tuple(shape)}. "
-                             "Reshape sequences to (batch, timesteps, features), e.g. MNIST rows as (28, 28).")
+        check_rank(self, shape, 3, "(batch, timesteps, features)",
+                   hint="Reshape sequences to (batch, timesteps, features), e.g. MNIST rows as (28, 28).")
 
     def _bias_shape(self):
         return (self.gates * self.units,)
@@ -121,9 +110,7 @@ class _RNN(Layer):
         self._check_shape(inputs.shape)
         features = self.kernel.shape[0]
         if inputs.shape[-1] != features:
-            raise ValueError(f"Input 0 of layer {self.name!r} ({type(self).__name__}) is incompatible with the "
-                             f"layer: expected axis -1 of the input to have value {features}, but received an "
-                             f"input with shape {inputs.shape}.")
+            raise incompatible_input(self, f"axis -1 of the input to have value {features}", inputs.shape)
         x = cast_to_layer_dtype(self, inputs)
         if initial_state is not None:
             initial_state = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
@@ -140,7 +127,7 @@ class _RNN(Layer):
             input_mask = _dropout_mask((inputs.shape[0], features), self.dropout, x.value)
         if training and self.recurrent_dropout > 0:
             state_mask = _dropout_mask((inputs.shape[0], self.units), self.recurrent_dropout, x.value)
-        op = getattr(K, self.kind)
+        op = getattr(ops, self.kind)
         out = op(x, self.kernel, self.recurrent_kernel, self.bias, initial_state=initial_state,
                  go_backwards=self.go_backwards, return_sequences=self.return_sequences,
                  return_state=self.return_state, input_mask=input_mask, state_mask=state_mask,
@@ -160,18 +147,7 @@ class _RNN(Layer):
     def get_config(self):
         config = super().get_config()
         config.update(
-            units=self.units, activation=activations.serialize(self.activation),
-            recurrent_activation=activations.serialize(self.recurrent_activation), use_bias=self.use_bias,
-            kernel_initializer=initializers.serialize(self.kernel_initializer),
-            recurrent_initializer=initializers.serialize(self.recurrent_initializer),
-            bias_initializer=initializers.serialize(self.bias_initializer),
-            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-            recurrent_regularizer=regularizers.serialize(self.recurrent_regularizer),
-            bias_regularizer=regularizers.serialize(self.bias_regularizer),
-            activity_regularizer=regularizers.serialize(self.activity_regularizer),
-            kernel_constraint=constraints.serialize(self.kernel_constraint),
-            recurrent_constraint=constraints.serialize(self.recurrent_constraint),
-            bias_constraint=constraints.serialize(self.bias_constraint),
+            units=self.units, use_bias=self.use_bias, **serialize_objects(self, _RNN_OBJECTS),
             dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
             return_sequences=self.return_sequences, return_state=self.return_state,
             go_backwards=self.go_backwards, stateful=self.stateful, unroll=self.unroll, seed=self.seed)
@@ -305,7 +281,7 @@ class Bidirectional(Layer):
             states = list(y[1:]) + list(y_rev[1:])
             y, y_rev = y[0], y_rev[0]
         if self.return_sequences:
-            y_rev = _reverse_time(y_rev)
+            y_rev = ops.flip(y_rev, axis=1)
         out = self._merge(y, y_rev)
         if self.return_state:
             return (out if isinstance(out, list) else [out]) + states

@@ -1,5 +1,5 @@
 """Wrappers: layers that apply another layer in a new way (TimeDistributed)."""
-from .. import ops
+from .. import ops, registry
 from .base import Layer
 
 
@@ -41,14 +41,12 @@ class TimeDistributed(Layer):
         return (input_shape[0], input_shape[1]) + tuple(inner[1:])
 
     def get_config(self):
-        from ..saving.serialization import serialize_keras_object
         config = super().get_config()
-        config["layer"] = serialize_keras_object(self.layer)
+        config["layer"] = registry.serialize(self.layer)
         return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from ..saving.serialization import deserialize_keras_object
         config = dict(config)
-        layer = deserialize_keras_object(config.pop("layer"), custom_objects)
+        layer = registry.deserialize(config.pop("layer"), custom_objects, family="layers")
         return cls(layer, **config)

@@ -1,10 +1,11 @@
 """Models: Sequential, functional Model(inputs, outputs) and subclassed Model."""
+from .. import registry as _registry
+from .cloning import clone_model
+from .functional import Functional
 from .model import Model
 from .sequential import Sequential
 from ..saving import load_model
 
-
-def clone_model(model, input_tensors=None, clone_function=None):
-    """A new model with the same architecture and freshly initialised weights."""
-    from .. import saving
-    return saving.clone_model(model, input_tensors=input_tensors, clone_function=clone_function)
+# Models are layers: they load through the layer family (their configs say "keras.layers").
+_registry.register_builtins("layers", {"Sequential": Sequential, "Functional": Functional, "Model": Model},
+                            kind="layer")

@@ -180,6 +180,6 @@ class Functional(Model):
         return rows
 
     def get_config(self):
-        from .. import saving
-        return saving.functional_config(self)
+        from .functional_config import functional_config
+        return functional_config(self)
 

@@ -1,6 +1,6 @@
 """``Model``: a layer that can be trained. ``Model(inputs, outputs)`` builds a functional model;
 subclassing ``Model`` and writing ``call`` gives a subclassed one."""
-from .. import backend
+from .. import backend, registry
 from ..autodiff import Tensor, no_grad
 from ..layers.base import Layer
 from .trainer import Trainer
@@ -111,12 +111,19 @@ class Model(Trainer, Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        """A functional config (with ``input_layers``) rebuilds the graph; else ``cls(**config)``."""
+        """A functional config (with ``input_layers``) rebuilds the graph (as ``cls`` when that is
+        functional, e.g. a Model subclass given inputs and outputs); else ``cls(**config)``."""
         if "input_layers" in config and "output_layers" in config:
-            from .. import saving
-            with saving.custom_object_scope(custom_objects or {}):
-                return saving.functional_from_config(config)
+            from .functional import Functional
+            from .functional_config import functional_from_config
+            with registry.custom_object_scope(custom_objects or {}):
+                return functional_from_config(config, cls=cls if issubclass(cls, Functional) else Functional)
         return cls(**config)
+
+    def build_from_config(self, config):
+        """A subclassed model is built by running ``call`` once on the saved input shape."""
+        if config and config.get("input_shape") is not None and not self.built:
+            self.build(config["input_shape"])
 
     def save(self, filepath, overwrite=True, **kwargs):
         from .. import saving

@@ -1,8 +1,10 @@
 """``Sequential``: a plain stack of layers, each feeding the next."""
+from .. import layers as layers_module
 from .. import ops
 from ..autodiff import Tensor
 from ..layers.base import Layer
 from ..layers.input_layer import Input, InputLayer, KerasTensor
+from ..layers.input_spec import incompatible_input
 from .model import Model
 
 
@@ -118,8 +120,7 @@ class Sequential(Model):
             # (the first comparison settles the usual case, a fully known sample shape, cheaply)
             if len(got) != len(expected) or (got[1:] != expected[1:] and any(
                     e is not None and e != g for e, g in zip(expected[1:], got[1:]))):
-                raise ValueError(f"Input 0 of layer {self.name!r} is incompatible with the layer: expected "
-                                 f"shape={expected}, found shape={got}.")
+                raise incompatible_input(self, f"shape={expected}", got)
         x = inputs
         for layer in self._layers:
             if layer.__class__ is not InputLayer:
@@ -141,25 +142,23 @@ class Sequential(Model):
         return getattr(self, "_output_shape", None)
 
     def get_config(self):
-        from .. import saving
         layers = []
         if self._input_batch_shape is not None:
             config = {"batch_shape": list(self._input_batch_shape), "name": f"{self.name}_input"}
             if self._input_layer_dtype is not None:
                 config["dtype"] = self._input_layer_dtype
             layers.append({"class_name": "InputLayer", "config": config})
-        layers.extend(saving.serialize_layer(l) for l in self.layers)
+        layers.extend(layers_module.serialize(l) for l in self.layers)
         return {"name": self.name, "trainable": self.trainable, "layers": layers}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from .. import saving
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for lc in config["layers"]:
             if lc["class_name"] == "InputLayer":
                 model._input_batch_shape = tuple(lc["config"]["batch_shape"])
                 model._input_layer_dtype = lc["config"].get("dtype")
                 continue
-            model.add(saving.deserialize_layer(lc, custom_objects), rebuild=False)
+            model.add(layers_module.deserialize(lc, custom_objects), rebuild=False)
         model._maybe_rebuild()
         return model

@@ -5,7 +5,7 @@ subclass may override (the seeds' custom training loop). The default step runs t
 with ``training=True``, computes the compiled loss plus the layers' regularization losses,
 takes gradients with the autodiff engine and lets the optimizer apply them.
 """
-import math
+import numbers
 from collections.abc import Mapping
 
 from .. import backend
@@ -141,7 +141,8 @@ class Trainer:
 
     def _layer_losses(self):
         """``self.losses`` (regularization penalties and add_loss terms), without re-walking the
-        layer tree every step: the layers and their regularizers are collected once per compile."""
+        layer tree every step: the layers (and those with regularized weights) are collected once
+        per compile, and each gives its own penalties."""
         from ..layers.base import Layer
         if type(self).losses is not Layer.losses:
             return self.losses
@@ -152,13 +153,15 @@ class Trainer:
                 layer = stack.pop()
                 layers.append(layer)
                 stack.extend(layer._layers)
-            regs = [pair for layer in layers for pair in layer.__dict__.get("_weight_regularizers", ())]
-            cache = self._losses_cache = (layers, regs)
-        layers, regs = cache
-        out = [reg(var) for var, reg in regs]
+            regularized = [layer for layer in layers if layer._weight_regularizers]
+            cache = self._losses_cache = (layers, regularized)
+        layers, regularized = cache
+        out = []
+        for layer in regularized:
+            out += layer.regularization_losses()
         for layer in layers:
             if layer._losses:
-                out.extend(layer._losses)
+                out += layer._losses
         return out
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
@@ -212,50 +215,47 @@ class Trainer:
             initial_epoch=0, steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
             validation_freq=1):
         """Train for ``epochs`` epochs; returns a ``History`` whose ``.history`` has the per-epoch logs."""
+        where = f"fit() of model {self.name!r}"
         self._assert_compiled("fit")
         if x is None:
             raise ValueError("fit() needs training data `x`.")
-        batch_size = 32 if batch_size is None else int(batch_size)
+        for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ValueError(f"{where}: `{name}` must be a non-negative integer, got {name}={value!r}.")
+        data_utils.positive_int(batch_size, "batch_size", where)
+        data_utils.positive_int(validation_batch_size, "validation_batch_size", where)
+        data_utils.positive_int(validation_steps, "validation_steps", where)
         verbose = 1 if verbose == "auto" else int(verbose)
-        x, y, sample_weight = data_utils.to_backend_all(x, y, sample_weight)
-        data_utils.num_samples(x, y, sample_weight, where=f"fit() of model {self.name!r}")
+        x, y, sample_weight = data_utils.to_backend_all(x, y, sample_weight, where=where)
+        data_utils.num_samples(x, y, sample_weight, where=where)
         if validation_data is None and validation_split:
             (x, y, sample_weight), validation_data = data_utils.split_validation(x, y, sample_weight,
                                                                                 validation_split)
         elif validation_data is not None:
             vx, vy, vsw = data_utils.unpack(tuple(validation_data))
-            validation_data = data_utils.to_backend_all(vx, vy, vsw)
+            validation_data = data_utils.to_backend_all(vx, vy, vsw, names=("validation x", "validation y",
+                                                                             "validation sample_weight"),
+                                                        where=where)
         if class_weight is not None:
             sample_weight = data_utils.class_weight_to_sample_weight(y, class_weight, sample_weight)
-        n = data_utils.num_samples(x, y, sample_weight, where=f"fit() of model {self.name!r}")
-        steps = math.ceil(n / batch_size)
-        if steps_per_epoch is not None:
-            steps = min(steps, int(steps_per_epoch))
+        batches = data_utils.Batches(x, y, sample_weight, batch_size, steps_per_epoch, shuffle=shuffle,
+                                     where=where, steps_name="steps_per_epoch")
         self._build_for_data(x)
         history = History()
         cbs = list(callbacks or [])
         progbar = ProgbarLogger(verbose) if verbose else None
         cb_list = CallbackList(cbs + ([progbar] if progbar else []) + [history], model=self,
-                               epochs=epochs, steps=steps, verbose=verbose)
+                               epochs=epochs, steps=len(batches), verbose=verbose)
         self.stop_training = False
         self.history = history
         user_batch_hooks = cb_list.wants("on_train_batch_end") or cb_list.wants("on_train_batch_begin")
         cb_list.on_train_begin()
         epoch_logs = {}
-        xp = backend.xp()
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cb_list.on_epoch_begin(epoch)
-            order = backend.rng().permutation(n) if shuffle else None
-            if order is not None and xp is not backend.np:
-                order = xp.asarray(order)
             logs_fn = self.get_metrics_result
-            for step in range(steps):
-                start = step * batch_size
-                index = slice(start, min(start + batch_size, n)) if order is None else order[start:start + batch_size]
-                batch = (data_utils.take(x, index), data_utils.take(y, index))
-                if sample_weight is not None:
-                    batch += (data_utils.take(sample_weight, index),)
+            for step, batch in batches:
                 if user_batch_hooks:
                     cb_list.batch_hook("on_train_batch_begin", step)
                 result = self.train_step(batch)
@@ -269,28 +269,30 @@ class Trainer:
             epoch_logs = _flatten_logs(logs_fn())
             if validation_data is not None and (epoch + 1) % validation_freq == 0:
                 vx, vy, vsw = validation_data
-                val_logs = self.evaluate(vx, vy, sample_weight=vsw, batch_size=validation_batch_size or batch_size,
-                                         verbose=0, return_dict=True, _from_fit=True, callbacks=cb_list)
+                val_logs = self.evaluate(vx, vy, sample_weight=vsw,
+                                         batch_size=validation_batch_size or batches.batch_size,
+                                         steps=validation_steps, verbose=0, return_dict=True, _from_fit=True,
+                                         callbacks=cb_list)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cb_list.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
                 break
         cb_list.on_train_end(epoch_logs)
-        history.params = {"verbose": verbose, "epochs": epochs, "steps": steps}
+        history.params = {"verbose": verbose, "epochs": epochs, "steps": len(batches)}
         history.model = self
         return history
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False, _from_fit=False, **kwargs):
         """Loss and metrics on the given data: a scalar, ``[loss, *metrics]`` or a dict."""
+        where = f"evaluate() of model {self.name!r}"
         self._assert_compiled("evaluate")
-        batch_size = 32 if batch_size is None else int(batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
         if not _from_fit:
-            x, y, sample_weight = data_utils.to_backend_all(x, y, sample_weight)
-        n = data_utils.num_samples(x, y, sample_weight, where=f"evaluate() of model {self.name!r}")
+            x, y, sample_weight = data_utils.to_backend_all(x, y, sample_weight, where=where)
+        batches = data_utils.Batches(x, y, sample_weight, batch_size, steps, where=where)
         self._build_for_data(x)
-        n_steps = math.ceil(n / batch_size) if steps is None else int(steps)
+        n_steps = len(batches)
         # fit passes its own CallbackList so the on_test_* hooks run during validation (as in Keras).
         cb_list = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, model=self, steps=n_steps, verbose=verbose)
@@ -300,11 +302,9 @@ class Trainer:
         bar = Progbar(n_steps, verbose=verbose) if verbose and not _from_fit else None
         logs_fn = self.get_metrics_result
         with no_grad():
-            for step in range(n_steps):
-                index = slice(step * batch_size, min((step + 1) * batch_size, n))
-                batch = (data_utils.take(x, index), data_utils.take(y, index), data_utils.take(sample_weight, index))
+            for step, batch in batches:
                 cb_list.batch_hook("on_test_batch_begin", step)
-                result = self.test_step(batch if sample_weight is not None else batch[:2])
+                result = self.test_step(batch)
                 logs_fn = _logs_reader(result)
                 if cb_list.wants("on_test_batch_end"):
                     cb_list.batch_hook("on_test_batch_end", step, _flatten_logs(logs_fn()))
@@ -320,19 +320,17 @@ class Trainer:
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Batched inference without gradients; NumPy arrays back (a list/dict for several outputs)."""
-        batch_size = 32 if batch_size is None else int(batch_size)
+        where = f"predict() of model {self.name!r}"
         verbose = 1 if verbose == "auto" else int(verbose)
-        x = data_utils.to_backend(x)
-        n = data_utils.num_samples(x, where=f"predict() of model {self.name!r}")
-        n_steps = math.ceil(n / batch_size) if steps is None else int(steps)
-        cb_list = CallbackList(callbacks, model=self, steps=n_steps, verbose=verbose)
+        x = data_utils.to_backend(x, "x", where)
+        batches = data_utils.Batches(x, batch_size=batch_size, steps=steps, targets=False, where=where)
+        cb_list = CallbackList(callbacks, model=self, steps=len(batches), verbose=verbose)
         cb_list.on_predict_begin()
         outputs = []
         with no_grad():
-            for step in range(n_steps):
-                index = slice(step * batch_size, min((step + 1) * batch_size, n))
+            for step, batch in batches:
                 cb_list.batch_hook("on_predict_batch_begin", step)
-                out = self.predict_step((data_utils.take(x, index),))
+                out = self.predict_step(batch)
                 outputs.append(data_utils.map_structure(lambda t: t.value if isinstance(t, Tensor) else t, out))
                 cb_list.batch_hook("on_predict_batch_end", step, {"outputs": out})
         cb_list.on_predict_end()
@@ -344,9 +342,15 @@ class Trainer:
             return type(first)(backend.to_numpy(xp.concatenate([o[i] for o in outputs])) for i in range(len(first)))
         return backend.to_numpy(xp.concatenate(outputs))
 
+    def _one_batch(self, x, y, sample_weight, where):
+        """The data of train_on_batch/test_on_batch as one batch, checked as fit checks it."""
+        x, y, sample_weight = data_utils.to_backend_all(x, y, sample_weight, where=where)
+        n = data_utils.Batches(x, y, sample_weight, where=where).num_samples
+        return x, y, sample_weight, n
+
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         self._assert_compiled("train_on_batch")
-        x, y, sample_weight = data_utils.to_backend_all(x, y, sample_weight)
+        x, y, sample_weight, _ = self._one_batch(x, y, sample_weight, f"train_on_batch() of model {self.name!r}")
         if class_weight is not None:
             sample_weight = data_utils.class_weight_to_sample_weight(y, class_weight, sample_weight)
         self._build_for_data(x)
@@ -357,7 +361,7 @@ class Trainer:
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._assert_compiled("test_on_batch")
-        x, y, sample_weight = data_utils.to_backend_all(x, y, sample_weight)
+        x, y, sample_weight, _ = self._one_batch(x, y, sample_weight, f"test_on_batch() of model {self.name!r}")
         self.reset_metrics()
         with no_grad():
             result = self.test_step((x, y, sample_weight) if sample_weight is not None else (x, y))
@@ -365,8 +369,9 @@ class Trainer:
         return logs if return_dict else flatten_metrics_in_order(self.metrics, logs)
 
     def predict_on_batch(self, x):
+        x = data_utils.to_backend(x, "x", f"predict_on_batch() of model {self.name!r}")
         with no_grad():
-            out = self(data_utils.to_backend(x), training=False)
+            out = self(x, training=False)
         return data_utils.map_structure(backend.to_numpy, out)
 
     def _build_for_data(self, x):

@@ -303,7 +303,27 @@ class Optimizer:
         return g
 
     def apply(self, grads, trainable_variables=None):
-        """Update ``trainable_variables`` in place from ``grads`` (a ``None`` gradient skips its variable)."""
+        """Update ``trainable_variables`` in place from ``grads`` (a ``None`` gradient skips its variable).
+
+        One step, in the order of Keras's base optimizer: match the gradients to the variables
+        and their slots, unscale and clip the gradients, decay the weights, let the subclass's
+        rule update them, project them with their constraints, count the iteration.
+        """
+        prepared = self._prepare_gradients(grads, trainable_variables)
+        if prepared is None:
+            return
+        tvars, garrs, arrs, ids = prepared
+        garrs = self._clip_gradients(garrs)
+        lr = self._current_learning_rate()
+        self._apply_weight_decay(arrs, ids, lr)
+        self._update(garrs, arrs, ids, lr)
+        self._apply_constraints(tvars)
+        self._increment_iterations()
+
+    def _prepare_gradients(self, grads, trainable_variables):
+        """``(variables, gradient arrays, variable arrays, slot indices)`` for the variables that
+        got a gradient, each gradient an array of its variable's module, shape and dtype; the
+        optimizer is built on first use. None when there is nothing to update."""
         cls = type(self).__name__
         if grads.__class__ is not list and grads.__class__ is not tuple:
             grads = list(grads)
@@ -321,7 +341,7 @@ class Optimizer:
             if len(grads) != len(tvars):
                 raise ValueError(f"{cls}.apply: got {len(grads)} gradients for {len(tvars)} variables.")
             if not tvars:
-                return
+                return None
             if not self.built:
                 self.build(tvars)
             idx = self._resolve_indices(tvars)
@@ -348,23 +368,32 @@ class Optimizer:
                 raise ValueError(f"{cls}.apply: no gradients provided for any variable "
                                  f"(all were None for {missing}).")
             warnings.warn(f"Gradients do not exist for variables {missing} when minimizing the loss.",
-                          stacklevel=2)
+                          stacklevel=3)
+        return tvars, garrs, arrs, ids
 
+    def _clip_gradients(self, grads):
+        """Undo ``loss_scale_factor``, then clip by ``clipnorm``, ``global_clipnorm`` or
+        ``clipvalue`` (the caller's arrays are never modified)."""
         if self.loss_scale_factor is not None:
             s = self.loss_scale_factor
-            garrs = [g / s for g in garrs]
+            grads = [g / s for g in grads]
         if self.clipnorm or self.global_clipnorm or self.clipvalue:
-            garrs = self._clip(garrs)
-        lr = self._current_learning_rate()
-        if self.weight_decay:
-            factor = 1.0 - self.weight_decay * lr
-            mask = self._decay_mask
-            for a, i in zip(arrs, ids):
-                if mask[i]:
-                    a *= a.dtype.type(factor)
-        self._update(garrs, arrs, ids, lr)
+            grads = self._clip(grads)
+        return grads
 
-        for v in tvars:
+    def _apply_weight_decay(self, arrays, indices, lr):
+        """Decoupled weight decay, ``w *= 1 - weight_decay * lr``, before the update."""
+        if not self.weight_decay:
+            return
+        factor = 1.0 - self.weight_decay * lr
+        mask = self._decay_mask
+        for a, i in zip(arrays, indices):
+            if mask[i]:
+                a *= a.dtype.type(factor)
+
+    def _apply_constraints(self, variables):
+        """Project each variable that has a ``constraint`` (after the update, as Keras does)."""
+        for v in variables:
             c = getattr(v, "constraint", None)
             if c is not None:
                 arr = v.value
@@ -373,6 +402,8 @@ class Optimizer:
                     new = new.value
                 if new is not arr:
                     arr[...] = new
+
+    def _increment_iterations(self):
         it = self._iterations.value
         it[()] = int(it) + 1  # (an in-place ``+=`` on a 0-d array costs 30x more)
 

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from .. import backend
+from .. import backend, registry
 
 
 def _steps(step):
@@ -44,50 +44,41 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({args})"
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _RateDecay(LearningRateSchedule):
+    """A decay by ``decay_rate`` per ``decay_steps`` (floored to whole periods with ``staircase``);
+    subclasses give the formula of the decayed rate in ``_decay(periods)``."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
+        _check_steps(type(self).__name__, "decay_steps", decay_steps)
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.decay_rate = decay_rate
+        self.staircase = staircase
+        self.name = name or type(self).__name__
+
+    def __call__(self, step):
+        p = _steps(step) / self.decay_steps
+        if self.staircase:
+            p = np.floor(p)
+        return _out(self._decay(p))
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_RateDecay):
     """``lr0 * decay_rate ** (step / decay_steps)``; with ``staircase`` the exponent is floored."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="ExponentialDecay"):
-        _check_steps("ExponentialDecay", "decay_steps", decay_steps)
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-
-    def __call__(self, step):
-        p = _steps(step) / self.decay_steps
-        if self.staircase:
-            p = np.floor(p)
-        return _out(self.initial_learning_rate * np.power(float(self.decay_rate), p))
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+    def _decay(self, p):
+        return self.initial_learning_rate * np.power(float(self.decay_rate), p)
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RateDecay):
     """``lr0 / (1 + decay_rate * step / decay_steps)`` (the power schedule of Keras 2's ``decay``)."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="InverseTimeDecay"):
-        _check_steps("InverseTimeDecay", "decay_steps", decay_steps)
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-
-    def __call__(self, step):
-        p = _steps(step) / self.decay_steps
-        if self.staircase:
-            p = np.floor(p)
-        return _out(self.initial_learning_rate / (1.0 + self.decay_rate * p))
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+    def _decay(self, p):
+        return self.initial_learning_rate / (1.0 + self.decay_rate * p)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -217,20 +208,9 @@ _ALL = {cls.__name__: cls for cls in (ExponentialDecay, InverseTimeDecay, Piecew
                                       PolynomialDecay, CosineDecay, CosineDecayRestarts)}
 
 
-def serialize(schedule):
-    """A Keras-style config dict: ``{"module", "class_name", "config", "registered_name"}``."""
-    return {"module": "keras.optimizers.schedules", "class_name": type(schedule).__name__,
-            "config": schedule.get_config(), "registered_name": None}
-
-
-def deserialize(config, custom_objects=None):
-    """Rebuild a schedule from ``serialize``'s dict (custom classes via ``custom_objects``)."""
-    name = config.get("class_name")
-    cls = (custom_objects or {}).get(name) or _ALL.get(name)
-    if cls is None:
-        raise ValueError(f"Unknown learning rate schedule {name!r}; valid choices are {sorted(_ALL)} "
-                         "(pass custom classes in `custom_objects`).")
-    return cls.from_config(dict(config.get("config", {})))
+registry.register_builtins("schedules", _ALL, kind="learning rate schedule", module="keras.optimizers.schedules",
+                           example="ExponentialDecay")
+serialize, deserialize, _ = registry.family_functions("schedules", __name__)
 
 
 def get(identifier):

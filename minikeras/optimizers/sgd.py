@@ -14,15 +14,9 @@ class SGD(Optimizer):
 
     _default_learning_rate = 0.01
 
-    def __init__(self, learning_rate=None, momentum=0.0, nesterov=False, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False,
-                 ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name=None, **kwargs):
-        super().__init__(learning_rate=learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
-                         ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
-                         loss_scale_factor=loss_scale_factor,
-                         gradient_accumulation_steps=gradient_accumulation_steps, name=name, **kwargs)
+    def __init__(self, learning_rate=None, momentum=0.0, nesterov=False, **kwargs):
+        # weight_decay, clipnorm, clipvalue, global_clipnorm, ..., name: see ``Optimizer``
+        super().__init__(learning_rate=learning_rate, **kwargs)
         if not _is_number(momentum) or not 0 <= momentum <= 1:
             raise ValueError(f"SGD: `momentum` must be a float in [0, 1], got {momentum!r}.")
         self.momentum = float(momentum)

@@ -19,11 +19,12 @@ import json
 
 import numpy as np
 
-from .. import backend
+from .. import backend, layers, registry
+from ..registry import (CustomObjectScope, deserialize_callable, get_registered_object, serialize_callable,
+                        to_jsonable)
 from . import weights_io
-from .serialization import (CustomObjectScope, deserialize_callable, deserialize_keras_object,
-                            deserialize_layer, get_registered_object, serialize_callable,
-                            serialize_keras_object, serialize_layer, to_jsonable)
+
+_FAMILY = {"loss": "losses", "metric": "metrics"}
 
 OPTIMIZER_ARRAYS = weights_io.OPTIMIZER_ARRAYS
 
@@ -49,7 +50,7 @@ def _serialize_identifier(value, kind):
     if isinstance(value, type):
         return value.__name__
     if hasattr(value, "get_config"):
-        return serialize_keras_object(value)
+        return registry.serialize(value)
     if callable(value):
         return serialize_callable(value)
     raise TypeError(f"Cannot save the {kind} {value!r}: expected a name, a function or an object with "
@@ -66,7 +67,7 @@ def _deserialize_identifier(value, kind, custom_objects):
         custom = get_registered_object(value, custom_objects)
         if custom is not None:
             return custom
-        known = losses._BY_NAME if kind == "loss" else metrics._BY_NAME
+        known = registry.builtin_objects(_FAMILY[kind])
         if value in known or value.lower() in (("accuracy", "acc") if kind == "metric" else ("crossentropy", "ce")):
             return value
         if hasattr(losses if kind == "loss" else metrics, value):
@@ -78,7 +79,7 @@ def _deserialize_identifier(value, kind, custom_objects):
         return {k: _deserialize_identifier(v, kind, custom_objects) for k, v in value.items()}
     if value.get("class_name") == "function":
         return deserialize_callable(value, custom_objects, kind)
-    return deserialize_keras_object(value, custom_objects, kind=kind)
+    return registry.deserialize(value, custom_objects, family=_FAMILY[kind])
 
 
 def get_compile_config(model):
@@ -88,7 +89,7 @@ def get_compile_config(model):
     args = getattr(model, "_compile_config", None)
     if args is None:  # compiled before _compile_config existed: recover what we can
         args = {"loss": model.loss, "metrics": None, "loss_weights": None, "weighted_metrics": None}
-    return {"optimizer": serialize_keras_object(model.optimizer),
+    return {"optimizer": registry.serialize(model.optimizer),
             "loss": _serialize_identifier(args.get("loss"), "loss"),
             "loss_weights": to_jsonable(args.get("loss_weights")),
             "metrics": _serialize_identifier(args.get("metrics"), "metric"),
@@ -98,7 +99,7 @@ def get_compile_config(model):
 def compile_from_config(model, config, custom_objects=None):
     """``model.compile(...)`` with the objects ``get_compile_config`` described."""
     with CustomObjectScope(custom_objects or {}):
-        optimizer = deserialize_keras_object(config["optimizer"], custom_objects, kind="optimizer")
+        optimizer = registry.deserialize(config["optimizer"], custom_objects, family="optimizers")
         kwargs = {"optimizer": optimizer,
                   "loss": _deserialize_identifier(config.get("loss"), "loss", custom_objects),
                   "loss_weights": config.get("loss_weights"),
@@ -120,7 +121,7 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
         raise ValueError(f"Model {model.name!r} has not been built yet, so it has no weights to save. "
                          "Call it on data, fit it or call model.build(input_shape) first.")
     path = weights_io.resolve_path(filepath, "model.keras")
-    config = serialize_layer(model)
+    config = layers.serialize(model)
     if include_optimizer:
         compile_config = get_compile_config(model)
         if compile_config is not None:
@@ -154,7 +155,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     config = weights_io.parse_json(members["config.json"], path, "config.json")
     with CustomObjectScope(custom_objects or {}):
         try:
-            model = deserialize_layer(config, custom_objects)
+            model = layers.deserialize(config, custom_objects)
         except (ValueError, TypeError) as exc:
             raise type(exc)(f"Cannot load the model in {path!r}: {exc}") from exc
         weights_io.load_weights_from_members(model, members, path)

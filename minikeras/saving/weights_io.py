@@ -40,7 +40,7 @@ _ZIP_MAGIC = b"PK\x03\x04"
 
 # ----------------------------------------------------------------------------- container
 def _version():
-    from .. import __version__
+    from ..version import __version__
     return __version__
 
 

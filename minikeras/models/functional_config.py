@@ -1,4 +1,4 @@
-"""Functional model configs (Keras 3 layout) and ``clone_model``.
+"""Functional model configs (Keras 3 layout): what ``Functional.get_config`` writes and reads.
 
 A functional config lists every layer with its ``inbound_nodes``: the arguments of each
 call, where a symbolic tensor appears as ``{"class_name": "__keras_tensor__", "config":
@@ -6,9 +6,10 @@ call, where a symbolic tensor appears as ``{"class_name": "__keras_tensor__", "c
 indices count only the calls that belong to this model, so a layer shared with other
 models still gets indices 0, 1, ... here. Rebuilding replays those calls on new Inputs.
 """
-from ..tree import flatten
+from .. import layers as layers_module
 from ..layers.input_layer import InputLayer, KerasTensor
-from .serialization import deserialize_layer, serialize_layer, to_jsonable
+from ..registry import to_jsonable
+from ..tree import flatten
 
 
 def _node_index_map(model):
@@ -61,7 +62,7 @@ def functional_config(model):
 
     layers = []
     for layer in model._layers:
-        entry = serialize_layer(layer)
+        entry = layers_module.serialize(layer)
         entry["name"] = layer.name
         where = f"a call of layer {layer.name!r}"
         entry["inbound_nodes"] = [
@@ -84,7 +85,7 @@ def functional_from_config(config, cls=None, make_layer=None, input_tensors=None
     ``make_layer(layer_config)`` creates each non-Input layer (default: deserialize it);
     ``input_tensors`` (a list) replaces the model's Inputs, as ``clone_model`` allows.
     """
-    from ..models.functional import Functional
+    from .functional import Functional
     cls = cls or Functional
     model_name = config.get("name")
     layers, pending, count = {}, {}, {}
@@ -105,7 +106,7 @@ def functional_from_config(config, cls=None, make_layer=None, input_tensors=None
             produced[(name, 0)] = [replaced[name]]
             continue
         if lc.get("class_name") == "InputLayer" or make_layer is None:
-            layer = deserialize_layer(lc)
+            layer = layers_module.deserialize(lc)
         else:
             layer = make_layer(lc)
         layers[name] = layer
@@ -170,45 +171,3 @@ def functional_from_config(config, cls=None, make_layer=None, input_tensors=None
 
     return cls(inputs=struct(config["input_layers"]), outputs=struct(config["output_layers"]),
                name=model_name, trainable=config.get("trainable", True))
-
-
-def clone_model(model, input_tensors=None, clone_function=None, **kwargs):
-    """A new model with ``model``'s architecture and freshly initialised, independent weights.
-
-    Works for Sequential and functional models (``clone_function(layer)`` may replace the
-    default per-layer copy) and for subclassed models whose ``get_config`` describes them.
-    """
-    from ..layers.base import Layer
-    from ..models.functional import Functional
-    from ..models.sequential import Sequential
-    if not isinstance(model, Layer):
-        raise TypeError(f"clone_model expects a Model, got {type(model).__name__}.")
-
-    def default_clone(layer):
-        return deserialize_layer(serialize_layer(layer))
-    clone = clone_function or default_clone
-
-    if isinstance(model, Sequential):
-        new = Sequential(name=model.name, trainable=model.trainable)
-        if input_tensors is not None:
-            tensors = flatten(input_tensors)
-            if len(tensors) != 1:
-                raise ValueError(f"clone_model: Sequential model {model.name!r} takes one input, "
-                                 f"got {len(tensors)} input_tensors.")
-            new.add(tensors[0], rebuild=False)
-        elif model._input_batch_shape is not None:
-            new._input_batch_shape = tuple(model._input_batch_shape)
-        for layer in model.layers:
-            new.add(clone(layer), rebuild=False)
-        new._maybe_rebuild()
-        return new
-    if isinstance(model, Functional):
-        originals = {layer.name: layer for layer in model._layers}
-        config = functional_config(model)
-        return functional_from_config(config, cls=type(model),
-                                      make_layer=lambda lc: clone(originals[lc["name"]]),
-                                      input_tensors=input_tensors)
-    if input_tensors is not None:
-        raise ValueError(f"clone_model: `input_tensors` only works with Sequential and functional "
-                         f"models, not with subclassed model {model.name!r}.")
-    return clone(model)

@@ -1,0 +1,72 @@
+"""Recurrent ops over whole sequences: SimpleRNN, LSTM and GRU (Keras 3 weight layouts).
+
+Each is one node of several outputs: the sequence and the final state(s) (LSTM: h and c),
+so the layer can return any of them without extra nodes; the kernel's BPTT receives the
+gradients of all of them at once. Dropout masks are constants (``input_mask`` for the
+inputs, ``state_mask`` for the state fed back), drawn by the layer.
+"""
+from ..autodiff import as_array, function
+from ..kernels import recurrent as R
+from .core import convert_to_tensor
+
+__all__ = ["simple_rnn", "lstm", "gru"]
+
+# Names of the activations the recurrent kernels fuse (Keras 3's hard_sigmoid included).
+RNN_ACTIVATIONS = frozenset(R.ACTIVATIONS)
+
+# The kernels' backward take the upstream gradients as separate arguments, in output order.
+_simple_rnn = function(R.simple_rnn_forward, lambda g, cache, needs: R.simple_rnn_backward(*g, cache, needs))
+_lstm = function(R.lstm_forward, lambda g, cache, needs: R.lstm_backward(*g, cache, needs))
+_gru = function(R.gru_forward, lambda g, cache, needs: R.gru_backward(*g, cache, needs))
+
+
+def _inputs(kind, x, kernel, recurrent_kernel, bias, states, n_states):
+    """The positional inputs of the kernel: x, the weights, then one entry per state (or None)."""
+    if states is not None and not isinstance(states, (list, tuple)):
+        states = [states]
+    if states is not None and len(states) != n_states:
+        raise ValueError(f"{kind}: expected {n_states} initial state(s), got {len(states)}.")
+    states = [None] * n_states if states is None else [None if s is None else convert_to_tensor(s) for s in states]
+    bias = None if bias is None else convert_to_tensor(bias)
+    return (convert_to_tensor(x), convert_to_tensor(kernel), convert_to_tensor(recurrent_kernel), bias, *states)
+
+
+def _select(outputs, return_sequences, return_state):
+    """What the layer returns: the last output or the sequence, then the states if asked."""
+    sequence, states = outputs[0], list(outputs[1:])
+    out = sequence if return_sequences else states[0]
+    return [out] + states if return_state else out
+
+
+def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation="tanh",
+               go_backwards=False, return_sequences=False, return_state=False,
+               input_mask=None, state_mask=None):
+    """Differentiable SimpleRNN over a whole sequence.
+
+    Returns the last output (or the sequence); with ``return_state`` a list
+    ``[output, h]``. ``initial_state`` is a tensor or a one-element list.
+    """
+    outputs = _simple_rnn(*_inputs("simple_rnn", x, kernel, recurrent_kernel, bias, initial_state, 1),
+                          activation=activation, go_backwards=go_backwards,
+                          input_mask=as_array(input_mask), state_mask=as_array(state_mask))
+    return _select(outputs, return_sequences, return_state)
+
+
+def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation="tanh",
+         recurrent_activation="sigmoid", go_backwards=False, return_sequences=False,
+         return_state=False, input_mask=None, state_mask=None):
+    """Differentiable LSTM; ``initial_state`` is ``[h0, c0]``; ``return_state`` gives ``[out, h, c]``."""
+    outputs = _lstm(*_inputs("lstm", x, kernel, recurrent_kernel, bias, initial_state, 2),
+                    activation=activation, recurrent_activation=recurrent_activation,
+                    go_backwards=go_backwards, input_mask=as_array(input_mask), state_mask=as_array(state_mask))
+    return _select(outputs, return_sequences, return_state)
+
+
+def gru(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation="tanh",
+        recurrent_activation="sigmoid", reset_after=True, go_backwards=False, return_sequences=False,
+        return_state=False, input_mask=None, state_mask=None):
+    """Differentiable GRU (Keras 3 layout; ``reset_after`` as in Keras); ``return_state`` gives ``[out, h]``."""
+    outputs = _gru(*_inputs("gru", x, kernel, recurrent_kernel, bias, initial_state, 1),
+                   activation=activation, recurrent_activation=recurrent_activation, reset_after=reset_after,
+                   go_backwards=go_backwards, input_mask=as_array(input_mask), state_mask=as_array(state_mask))
+    return _select(outputs, return_sequences, return_state)
