@@ -30,7 +30,7 @@ LEVELS = {
     # 8. models and their files
     "models": 8, "saving": 8,
     # 9. around models
-    "datasets": 9, "utils": 9, "tuner": 9, "wrappers": 9, "model_visualization": 9,
+    "datasets": 9, "utils": 9, "tuner": 9, "wrappers": 9, "model_visualization": 9, "preprocessing": 9,
     # 10. the course's clients of the library
     "widgets": 10, "grading": 10, "course": 10,
 }
