@@ -1,4 +1,4 @@
-"""The layer order of the library (README "Layers of the library", ../shared/DESIGN.md), enforced.
+"""The layer order of the library (the table in the README, from the project design), enforced.
 
 Every ``import`` in ``minikeras/`` (lazy ones inside functions included) may only reach a module
 of its own level or of a level above it (a smaller number). The table gives every top-level
