@@ -73,7 +73,9 @@ def measure(course, assignment, workers, sandboxed):
         args.append("--no-sandbox")
     start = time.monotonic()
     subprocess.run(args, cwd=course, env=_env(), check=True)
-    return time.monotonic() - start
+    seconds = time.monotonic() - start
+    stats = json.loads((course / ".grading" / assignment / "last_run.json").read_text())
+    return seconds, stats
 
 
 def main():
@@ -82,21 +84,36 @@ def main():
     p.add_argument("--submissions", type=int, default=24)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     p.add_argument("--server-cores", type=int, default=16)
+    p.add_argument("--repeats", type=int, default=2)
     args = p.parse_args()
     results = {"assignment": args.assignment, "submissions": args.submissions, "cores": os.cpu_count(), "runs": []}
     with tempfile.TemporaryDirectory() as tmp:
         course = Path(tmp) / "course"
         build(course, args.assignment, args.submissions)
-        for sandboxed in (True, False):
+        best = {}
+        for _ in range(args.repeats):  # interleaved, best of: the machine is shared
             for workers in (1, args.workers):
-                seconds = measure(course, args.assignment, workers, sandboxed)
-                per = seconds / args.submissions
-                run = {"sandbox": sandboxed, "workers": workers, "seconds": round(seconds, 1),
-                       "seconds_per_submission": round(per, 2), "projected_300_minutes": round(300 * per / 60, 1)}
-                results["runs"].append(run)
-                print(json.dumps(run), flush=True)
-    best = min(r["seconds_per_submission"] * r["workers"] for r in results["runs"] if r["sandbox"])
-    results["projection"] = {f"{args.server_cores}_cores_300_minutes": round(300 * best / args.server_cores / 60, 1)}
+                for sandboxed in (True, False):
+                    seconds, stats = measure(course, args.assignment, workers, sandboxed)
+                    per = seconds / args.submissions
+                    run = {"sandbox": sandboxed, "workers": workers, "seconds": round(seconds, 1),
+                           "seconds_per_submission": round(per, 2), "projected_300_minutes": round(300 * per / 60, 1),
+                           "worker_seconds_per_submission": round(stats["worker_seconds"] / args.submissions, 2),
+                           "serial_seconds_per_submission": round(stats["coordinator_seconds"] / args.submissions, 3)}
+                    print(json.dumps(run), flush=True)
+                    key = (sandboxed, workers)
+                    if key not in best or run["seconds"] < best[key]["seconds"]:
+                        best[key] = run
+        results["runs"] = list(best.values())
+    # A server with C cores runs C workers; each submission costs its worker's time (measured with
+    # one worker, so without contention) and a serial part in the coordinator (nbgrader's gradebook
+    # steps), which does not parallelise: 300 submissions take about
+    # 300 * max(worker / C, serial) plus the start-up.
+    solo = next(r for r in results["runs"] if r["sandbox"] and r["workers"] == 1)
+    startup = solo["seconds"] - args.submissions * solo["worker_seconds_per_submission"]
+    per = max(solo["worker_seconds_per_submission"] / args.server_cores, solo["serial_seconds_per_submission"])
+    results["projection"] = {f"{args.server_cores}_cores_300_minutes": round((300 * per + max(0.0, startup)) / 60, 1),
+                             "assumes": "one worker per core, worker time as measured with one worker"}
     print(json.dumps(results["projection"]))
     out = ROOT / "benchmarks" / "results" / f"grading_throughput_{args.assignment}.json"
     out.write_text(json.dumps(results, indent=1) + "\n")

@@ -18,7 +18,10 @@ import json
 import os
 import queue
 import secrets
+import shutil
 import signal
+import stat
+import tempfile
 import time
 
 from . import sandbox as sb
@@ -126,7 +129,7 @@ class Kernel:
 
     def __init__(self, box, kernel_dir, startup_timeout=120):
         self.box, self.kernel_dir, self.startup_timeout = box, kernel_dir, startup_timeout
-        self.proc = self.client = self.kernel_pid = None
+        self.proc = self.client = self.kernel_pid = self.private = None
 
     def start(self):
         from jupyter_client import BlockingKernelClient
@@ -140,7 +143,6 @@ class Kernel:
         inside_dir = self.box.inside("kernel")
         with open(os.path.join(self.kernel_dir, "kernel.json"), "w") as f:
             json.dump(dict(base, ip=os.path.join(inside_dir, tag)), f)
-        client_info = dict(base, ip=os.path.join(self.kernel_dir, tag))
         self.box.prepare_writable(self.kernel_dir)
         argv = [os.path.join(os.path.dirname(os.path.abspath(os.sys.executable)), "python"), "-s",
                 "-m", "ipykernel_launcher", "-f", os.path.join(inside_dir, "kernel.json"),
@@ -148,13 +150,23 @@ class Kernel:
                 "--IPKernelApp.transport=ipc"]
         self.proc = self.box.popen(argv, stdin=open(os.devnull), stdout=open(os.devnull, "w"),
                                    stderr=open(os.devnull, "w"))
-        self.client = BlockingKernelClient()
-        self.client.load_connection_info(client_info)
-        ready = sb.wait_until(lambda: all(os.path.exists(f"{client_info['ip']}-{p}") for p in ports.values())
-                              or self.proc.poll() is not None, self.startup_timeout)
+        sockets = [os.path.join(self.kernel_dir, f"{tag}-{p}") for p in ports.values()]
+        ready = sb.wait_until(lambda: all(os.path.exists(s) for s in sockets) or self.proc.poll() is not None,
+                              self.startup_timeout)
         if not ready or self.proc.poll() is not None:
             self.stop()
             raise RuntimeError("the sandboxed kernel did not start")
+        # The client connects through hard links in a folder of its own, made before any student
+        # code runs: whatever the sandbox later puts at the socket paths (a symlink to some other
+        # socket of the host, say), ZeroMQ's reconnects still reach the kernel's own sockets.
+        self.private = tempfile.mkdtemp(prefix="mkclient-", dir=os.path.dirname(self.kernel_dir))
+        for path in sockets:
+            if not stat.S_ISSOCK(os.lstat(path).st_mode):
+                self.stop()
+                raise RuntimeError("the sandboxed kernel did not create its sockets")
+            os.link(path, os.path.join(self.private, os.path.basename(path)))
+        self.client = BlockingKernelClient()
+        self.client.load_connection_info(dict(base, ip=os.path.join(self.private, tag)))
         self.client.start_channels()
         try:
             self.client.wait_for_ready(timeout=self.startup_timeout)
@@ -189,6 +201,8 @@ class Kernel:
                 pass
 
     def stop(self):
+        if getattr(self, "private", None):
+            shutil.rmtree(self.private, ignore_errors=True)
         if self.client is not None:
             try:
                 self.client.stop_channels()
@@ -259,7 +273,6 @@ def execute_notebook(nb, box, kernel_dir, timeout, grace=5.0, startup_timeout=12
             if kernel is None:
                 kernel = Kernel(box, kernel_dir, startup_timeout)
                 kernel.start()
-                replayed = []
                 for j in done:  # bring a fresh kernel back to where the killed one was
                     if results[j].status in ("killed", "died", "timeout"):
                         continue
@@ -269,7 +282,6 @@ def execute_notebook(nb, box, kernel_dir, timeout, grace=5.0, startup_timeout=12
                         kernel.stop()
                         kernel = None
                         break
-                    replayed.append(j)
                 if kernel is None:
                     restarts += 1
                     if restarts > max_restarts:

@@ -78,7 +78,10 @@ class Course:
         if os.path.exists(dest):
             shutil.rmtree(dest)
         conv._sanitizing = True
-        conv.notebooks = sorted(glob.glob(os.path.join(self.submitted_dir(student), "*.ipynb")))
+        # Only the graded notebook: one that the judge does not run must not be scored (nbgrader
+        # would give full marks to test cells without outputs).
+        conv.notebooks = [p for p in glob.glob(os.path.join(self.submitted_dir(student), "*.ipynb"))
+                          if os.path.basename(p) == notebook]
         conv.init_assignment(self.assignment, student)
         from .nbgrader_ext import RestoreCells
         path, notes = None, []
@@ -96,7 +99,7 @@ class Course:
                 path = os.path.join(dest, notebook)
         return path, notes
 
-    def finalize(self, student, flags):
+    def finalize(self, student, flags, notebook):
         """nbgrader's steps after execution (grades into the gradebook), on the graded notebook."""
         from nbgrader.api import Gradebook, MissingEntry
         from nbgrader.converters.base import BaseConverter
@@ -108,8 +111,7 @@ class Course:
         conv.autograde_preprocessors = [p for p in saved if not _is_execute(p, (Execute, RefuseUnsandboxed))]
         try:
             conv._init_preprocessors()
-            for nb in sorted(glob.glob(os.path.join(self.autograded_dir(student), "*.ipynb"))):
-                BaseConverter.convert_single_notebook(conv, nb)
+            BaseConverter.convert_single_notebook(conv, os.path.join(self.autograded_dir(student), notebook))
         finally:
             conv.autograde_preprocessors = saved
             conv._sanitizing = True
@@ -306,12 +308,14 @@ def main(argv=None):
 
     limits = {"memory_mb": args.memory_mb, "processes": args.processes}
     pool = Pool(min(args.workers, len(pending)))
-    start, finished, failures, sanitize_notes = time.monotonic(), 0, [], {}
+    start, finished, failures, sanitize_notes, serial = time.monotonic(), 0, [], {}, 0.0
     fps = dict(pending)
     try:
         in_flight = 0
         for student, fp in pending:
+            t = time.monotonic()
             path, notes = course.sanitize(student, notebook)
+            serial += time.monotonic() - t
             sanitize_notes[student] = notes
             if path is None:
                 failures.append((student, f"no {notebook} in the submission"))
@@ -331,7 +335,9 @@ def main(argv=None):
                 say(f"  {student}: grading failed:\n{payload}")
                 continue
             payload["flags"] = sanitize_notes.get(student, []) + payload["flags"]
-            score, max_score, tasks = course.finalize(student, payload["flags"])
+            t = time.monotonic()
+            score, max_score, tasks = course.finalize(student, payload["flags"], notebook)
+            serial += time.monotonic() - t
             record = dict(payload, score=score, max_score=max_score, tasks=tasks, fingerprint=fps[student],
                           graded_at=time.strftime("%Y-%m-%d %H:%M:%S"))
             _write_json(os.path.join(done_dir, student + ".json"), record)
@@ -351,8 +357,12 @@ def main(argv=None):
     pool.close()
     elapsed = time.monotonic() - start
     shutil.rmtree(work_dir, ignore_errors=True)
-    say(f"{finished} graded in {elapsed:.1f} s ({elapsed / max(1, finished):.2f} s per submission); "
-        f"grades in the gradebook and {csv_path}.")
+    worker_seconds = sum(records[s]["seconds"]["total"] for s in fps if s in records)
+    _write_json(os.path.join(state, "last_run.json"), {
+        "graded": finished, "workers": min(args.workers, len(pending)), "sandbox": not args.no_sandbox,
+        "seconds": elapsed, "coordinator_seconds": serial, "worker_seconds": worker_seconds})
+    say(f"{finished} graded in {elapsed:.1f} s ({elapsed / max(1, finished):.2f} s per submission; "
+        f"{serial / max(1, finished):.2f} s of it serial nbgrader work); grades in the gradebook and {csv_path}.")
     if failures:
         say(f"{len(failures)} could not be graded: {', '.join(s for s, _ in failures)}")
         return 1

@@ -127,13 +127,15 @@ class Sandbox:
         return ROOT_UID_BASE + self.slot if (self.enabled and _root()) else None
 
     def prepare_writable(self, path):
-        """Make ``path`` (a folder tree on the host) writable by the sandbox's user."""
+        """Make ``path`` (a folder tree on the host) writable by the sandbox's user.
+
+        ``lchown``: a symbolic link in a submission must never hand its target to the sandbox."""
         if self.uid is None:
             return
         for dirpath, dirnames, filenames in os.walk(path):
-            os.chown(dirpath, self.uid, self.uid)
-            for name in filenames:
-                os.chown(os.path.join(dirpath, name), self.uid, self.uid)
+            os.lchown(dirpath, self.uid, self.uid)
+            for name in dirnames + filenames:
+                os.lchown(os.path.join(dirpath, name), self.uid, self.uid)
 
     def _rlimits(self):
         lim = self.limits

@@ -64,7 +64,7 @@ def python_source(cell_source):
         source = cell_source
     try:
         ast.parse(source)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     return source
 
@@ -81,7 +81,7 @@ def library_copies(source):
     """[(name of the student's function, library function it copies)] in one cell."""
     try:
         code = compile(source, "<student cell>", "exec")
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     found = []
     keys = guard.library_code_keys()
@@ -99,7 +99,7 @@ def tamper_signs(source, original=None):
     signs = set()
     try:
         tree = ast.parse(source)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute):

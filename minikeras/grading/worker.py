@@ -14,8 +14,8 @@
 """
 import json
 import os
-import re
 import shutil
+import stat
 import tempfile
 import time
 
@@ -24,11 +24,11 @@ import numpy as np
 
 from . import catalogue as catalogue_mod
 from . import executor, judge, static
+from .feedback import ANSI, scrub
 from . import sandbox as sb
 from .runtime import wire
 
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 OUT_LIMIT = 64 << 20
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # .../minikeras
 RUNTIME_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtime")
@@ -55,16 +55,6 @@ def hidden_lines(nb):
             elif inside and text:
                 lines.add(text)
     return lines
-
-
-def scrub(text, hidden):
-    if not hidden:
-        return text
-    out = []
-    for line in text.split("\n"):
-        plain = ANSI.sub("", line).strip()
-        out.append("(hidden test)" if plain and any(h in plain for h in hidden) else line)
-    return "\n".join(out)
 
 
 def _scrub_outputs(outputs, hidden):
@@ -181,13 +171,23 @@ def _fresh(path):
 
 
 def _read_out(path):
+    """A result file the sandbox wrote: only a regular file (no link, no FIFO), size-capped."""
     try:
-        if os.path.getsize(path) > OUT_LIMIT:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
-        with open(path) as f:
-            return wire.loads(f.read(), max_bytes=OUT_LIMIT)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(OUT_LIMIT + 1)
+        if len(data) > OUT_LIMIT:
+            return None
+        return wire.loads(data.decode("utf-8"), max_bytes=OUT_LIMIT)
     except (OSError, wire.WireError, UnicodeDecodeError):
         return None
+    finally:
+        os.close(fd)
 
 
 def grade(job, slot=0):
@@ -209,7 +209,7 @@ def grade(job, slot=0):
 
     # -------------------------------------------------- 1. the notebook run
     scratch = os.path.join(work, "home")
-    shutil.copytree(os.path.dirname(job["notebook"]), scratch,
+    shutil.copytree(os.path.dirname(job["notebook"]), scratch, symlinks=True,
                     ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
     judge_a = _fresh(os.path.join(work, "judge"))
     for sub in ("out", "kernel", "data", "shared"):
