@@ -321,7 +321,8 @@ def execute_notebook(nb, box, kernel_dir, timeout, grace=5.0, startup_timeout=12
 @dataclasses.dataclass
 class ReplayResult:
     records: dict  # task id -> list of per-case step records (wire-decoded), or None
-    timed_out: set
+    timed_out: set  # tasks stopped at their deadline
+    ended: set  # tasks during which the process ended by itself
     cell_status: dict
     restarts: int = 0
     protocol_errors: int = 0
@@ -331,12 +332,12 @@ def run_replay(box, judge_dir, plan, timeout, startup_timeout=60, max_restarts=1
     """Run ``plan`` (see runtime/replay.py) in the library-free sandbox, restarting it
     without any cell or task that hangs or ends the process. Limits come from outside."""
     from .runtime import wire
-    records, timed_out, cell_status = {}, set(), {}
+    records, timed_out, ended, cell_status = {}, set(), set(), {}
     skip, restarts, protocol_errors = set(), 0, 0
     task_steps = {s["index"]: s["task"] for s in plan["steps"] if s["kind"] == "task"}
     lib_inside = os.path.dirname(box.inside("lib"))  # the folder holding the judge_runtime package
     while True:
-        attempt = dict(plan, skip=sorted(skip), done=sorted(set(records) | timed_out))
+        attempt = dict(plan, skip=sorted(skip), done=sorted(set(records) | timed_out | ended))
         with open(os.path.join(judge_dir, "plan.json"), "w") as f:
             json.dump(attempt, f)
         read_fd, write_fd = os.pipe()
@@ -348,12 +349,13 @@ def run_replay(box, judge_dir, plan, timeout, startup_timeout=60, max_restarts=1
                          stderr=open(os.devnull, "w"), pass_fds=(write_fd,))
         os.close(write_fd)
         stream = os.fdopen(read_fd, "rb", buffering=0)
-        current, deadline, finished = None, time.monotonic() + startup_timeout, False
+        current, deadline, finished, late = None, time.monotonic() + startup_timeout, False, False
         buffer = b""
         try:
             os.set_blocking(read_fd, False)
             while True:
                 if time.monotonic() > deadline:
+                    late = True
                     break
                 chunk = None
                 try:
@@ -413,11 +415,11 @@ def run_replay(box, judge_dir, plan, timeout, startup_timeout=60, max_restarts=1
         if current is None:
             break  # it never started or stopped between steps: nothing more to learn
         if current in task_steps:
-            timed_out.add(task_steps[current])
+            (timed_out if late else ended).add(task_steps[current])
         else:
             skip.add(current)
             cell_status[current] = "killed"
         restarts += 1
         if restarts > max_restarts:
             break
-    return ReplayResult(records, timed_out, cell_status, restarts, protocol_errors)
+    return ReplayResult(records, timed_out, ended, cell_status, restarts, protocol_errors)

@@ -83,6 +83,7 @@ class Course:
         conv.notebooks = [p for p in glob.glob(os.path.join(self.submitted_dir(student), "*.ipynb"))
                           if os.path.basename(p) == notebook]
         conv.init_assignment(self.assignment, student)
+        os.makedirs(dest, exist_ok=True)  # nbconvert's writer only creates it when its folder changes
         from .nbgrader_ext import RestoreCells
         path, notes = None, []
         for nb in conv.notebooks:

@@ -285,6 +285,8 @@ def grade(job, slot=0):
         if task.where == "replay":
             records = replay.records.get(task.id) if replay else None
             observed["timed_out"] = bool(replay and task.id in replay.timed_out)
+            if replay and task.id in replay.ended:
+                observed["why"] = "The process ended (exit, a signal or a resource limit) while this task was graded."
             copied = [(mine, theirs) for _, mine, theirs in copies if mine in task.functions]
             if copied:
                 observed["static"] = (f"`{copied[0][0]}` is a copy of minikeras's own `{copied[0][1]}`; "
