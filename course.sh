@@ -57,7 +57,7 @@ case "${1:-}" in
         ensure_bubblewrap
         shift
         # nbgrader runs `alembic` from the environment's bin/ when it creates the gradebook.
-        export PATH="$PWD/$VENV/bin:$PATH" OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+        export PATH="$(cd "$VENV/bin" && pwd):$PATH" OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
         exec "$VENV/bin/python" -m minikeras.grading.run "$@"
         ;;
     *)

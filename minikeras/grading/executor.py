@@ -159,7 +159,7 @@ class Kernel:
         # The client connects through hard links in a folder of its own, made before any student
         # code runs: whatever the sandbox later puts at the socket paths (a symlink to some other
         # socket of the host, say), ZeroMQ's reconnects still reach the kernel's own sockets.
-        self.private = tempfile.mkdtemp(prefix="mkclient-", dir=os.path.dirname(self.kernel_dir))
+        self.private = tempfile.mkdtemp(prefix="c", dir=os.path.dirname(self.kernel_dir))
         for path in sockets:
             if not stat.S_ISSOCK(os.lstat(path).st_mode):
                 self.stop()

@@ -146,6 +146,7 @@ def _worker_main(slot, jobs, results):
 
     def stop(signum, frame):
         sandbox.kill_all()
+        worker.remove_temporary()
         os._exit(1)
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the coordinator decides

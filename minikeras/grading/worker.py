@@ -32,6 +32,13 @@ BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 OUT_LIMIT = 64 << 20
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # .../minikeras
 RUNTIME_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtime")
+TEMPORARY = set()  # folders outside the work folder, removed even when the worker is told to stop
+
+
+def remove_temporary():
+    for path in list(TEMPORARY):
+        shutil.rmtree(path, ignore_errors=True)
+    TEMPORARY.clear()
 
 
 def _meta(cell):
@@ -215,7 +222,10 @@ def grade(job, slot=0):
     for sub in ("out", "kernel", "data", "shared"):
         os.makedirs(os.path.join(judge_a, sub))
     # the kernel's Unix sockets need a short path (at most 107 bytes): a folder of their own in /tmp
-    kernel_dir = tempfile.mkdtemp(prefix="mkgrade-", dir="/tmp" if os.path.isdir("/tmp") else None)
+    sockets_root = tempfile.mkdtemp(prefix="mkgrade-", dir="/tmp" if os.path.isdir("/tmp") else None)
+    TEMPORARY.add(sockets_root)
+    kernel_dir = os.path.join(sockets_root, "k")  # the executor puts its private links next to it
+    os.makedirs(kernel_dir)
     with open(os.path.join(judge_a, "cases.json"), "w") as f:
         f.write(judge.wire_cases(cases, "notebook", spec))
     _write_case_files(os.path.join(judge_a, "data"),
@@ -241,7 +251,8 @@ def grade(job, slot=0):
     try:
         results = executor.execute_notebook(nb, box, kernel_dir, timeout, grace)
     finally:
-        shutil.rmtree(kernel_dir, ignore_errors=True)
+        shutil.rmtree(sockets_root, ignore_errors=True)
+        TEMPORARY.discard(sockets_root)
     t_notebook = time.monotonic() - t1
 
     # -------------------------------------------------- 2. the library-free replay
