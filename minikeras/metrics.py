@@ -14,6 +14,7 @@ from .autodiff import Tensor, as_array, no_grad
 from .kernels import activations as KA
 from .kernels import losses as K
 from .losses import _check_probability_targets, _sparse_labels, _to_module, same_rank
+from .tree import map_structure
 from .variables import Variable
 
 # ---------------------------------------------------------------- helpers
@@ -88,6 +89,8 @@ class StatelessState:
             for v, value in zip(variables, values):
                 v.value = value
             out = method(*args, **kwargs)
+            # a result() that returns a state variable itself gets its value now, not the old one
+            out = map_structure(lambda r: Tensor(r.value) if isinstance(r, Variable) else r, out)
             return out, [Tensor(v.value) for v in variables]
         finally:
             for v, value in zip(variables, saved):

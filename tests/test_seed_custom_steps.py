@@ -2,22 +2,24 @@
 seed text at run time, run on minikeras, and agree with Keras 3 (torch backend).
 
 The listings: the ``ops`` RMSE metric (7.18), the metric API with ``ops.array`` and its
-stateless twin, the PyTorch-style step (``loss.backward()``, ``.grad``, ``zero_grad``,
-``torch.no_grad()``), the JAX-style step (``stateless_call``, ``jax.value_and_grad``,
-``optimizer.stateless_apply``), and the four custom ``fit()`` listings for PyTorch and JAX.
+stateless twin, the TensorFlow-style step (``tf.GradientTape``), the PyTorch-style step
+(``loss.backward()``, ``.grad``, ``zero_grad``, ``torch.no_grad()``), the JAX-style step
+(``stateless_call``, ``jax.value_and_grad``, ``optimizer.stateless_apply``), and the six custom
+``fit()`` listings (TensorFlow, PyTorch and JAX, each with a loss tracker and with compiled metrics).
 
 What changes in the text, and nothing else (``_converted`` checks it line by line):
   * ``import keras`` / ``from keras import ...``  ->  minikeras;
-  * ``import torch`` / ``import jax``  ->  ``import minikeras as torch`` / ``as jax`` (minikeras has
-    ``no_grad`` and ``value_and_grad``; ``keras.no_grad()`` and ``keras.value_and_grad`` are the same);
+  * ``import tensorflow as tf`` / ``import torch`` / ``import jax``  ->  ``import minikeras as tf`` /
+    ``as torch`` / ``as jax`` (minikeras has ``GradientTape``, ``no_grad`` and ``value_and_grad``;
+    ``keras.GradientTape``, ``keras.no_grad()`` and ``keras.value_and_grad`` are the same);
   * ``weight.value.grad``  ->  ``weight.grad`` (a minikeras variable's ``.value`` is the raw array).
 The book prints two class bodies in two pieces (``train_step`` after the prose); they are joined.
 Data is shrunk (32 random 28x28 "images": one batch, so shuffling cannot reorder steps). For the
 comparisons with Keras, ``Dropout(0.5)`` becomes ``Dropout(0.0)`` (the two libraries draw
 different masks) and both models start from the same weights. Keras runs the PyTorch listings
 as printed; the JAX listings need JAX's ``value_and_grad``, which the comparison writes with
-torch's autograd, and the JAX-style ``fit()`` (which Keras runs only on JAX) is compared with
-the plain ``compile``/``fit`` it reproduces.
+torch's autograd, and the TensorFlow- and JAX-style ``fit()`` listings (which Keras runs only on
+those backends) are compared with the plain ``compile``/``fit`` they reproduce.
 """
 import re
 
@@ -54,6 +56,7 @@ def _until(code, marker):
 _CHANGES = [
     (r"^import keras$", "import minikeras as keras"),
     (r"^from keras(\.\w+)* import", None),
+    (r"^import tensorflow as tf$", "import minikeras as tf"),
     (r"^import torch$", "import minikeras as torch"),
     (r"^import jax$", "import minikeras as jax"),
     (r"\.value\.grad\b", ".grad"),
@@ -166,11 +169,11 @@ def test_rmse_metric_listing_matches_keras(keras_ref):
     r = np.random.default_rng(1)
     y, p = r.integers(0, 10, 20), r.dirichlet(np.ones(10), 20).astype("float32")
     seen = []
-    for source in (metric_code, cls):
+    for source, convert in ((metric_code, minikeras.ops.array), (cls, keras_ref.ops.array)):
         s = _run(source, {})
         m = s["RootMeanSquaredError"]()
-        m.update_state(y[:12], p[:12])
-        m.update_state(y[12:], p[12:])
+        m.update_state(convert(y[:12]), convert(p[:12]))
+        m.update_state(convert(y[12:]), convert(p[12:]))
         seen.append((float(_np(m.result())), float(_np(m.total_samples))))
         m.reset_state()
         assert float(_np(m.total_samples)) == 0
@@ -236,6 +239,18 @@ def test_pytorch_style_step_listing_matches_keras(keras_ref):
         _close(a, b)
     assert all(v.value.grad is None for v in kr["model"].trainable_weights)
 
+    # The TensorFlow version of the step (GradientTape) computes the same step.
+    tf_step = _listing(text, "import tensorflow as tf", "tf.GradientTape()")
+    code, changed = _converted(_mnist_model_code(text, dropout_off=True) + tf_step)
+    assert changed == [("import tensorflow as tf", "import minikeras as tf")]
+    scope = dict(_data(), keras=minikeras, layers=minikeras.layers)
+    _run(code, scope)
+    scope["model"].set_weights(_weights())
+    _run(run, scope)
+    _close(scope["loss"], kr["loss"], rtol=1e-5)
+    for a, b in zip(scope["model"].trainable_weights, kr["model"].trainable_weights):
+        _close(a, b)
+
 
 # ----------------------------------------------------------------------------- JAX-style step
 def _jax_step(text):
@@ -281,6 +296,8 @@ def _custom_model(text, kind, with_metrics):
     """The class (joined when printed in two pieces) and the get_custom_model it is used with."""
     if kind == "pytorch":
         cls = _listing(text, "import keras", "loss.backward()", skip=1 if with_metrics else 0)
+    elif kind == "tensorflow":
+        cls = _listing(text, "import keras", "tf.GradientTape()", skip=1 if with_metrics else 0)
     else:
         head = _listing(text, "import keras", "def compute_loss_and_updates(", skip=1 if with_metrics else 0)
         tail = _listing(text, " def train_step(self, state, data):", "metrics_variables",
@@ -302,7 +319,7 @@ def _fit_scope(keras, cls, factory, dropout_off, stand_ins):
 
 
 @pytest.mark.parametrize("with_metrics", [False, True], ids=["loss_tracker", "compiled_metrics"])
-@pytest.mark.parametrize("kind", ["pytorch", "jax"])
+@pytest.mark.parametrize("kind", ["tensorflow", "pytorch", "jax"])
 def test_custom_fit_listings(keras_ref, kind, with_metrics):
     text = _seed("004")
     cls, factory = _custom_model(text, kind, with_metrics)
@@ -314,7 +331,7 @@ def test_custom_fit_listings(keras_ref, kind, with_metrics):
     assert _converted(cls)[1] == expected
     fit = _listing(text, "model = get_custom_model()", "model.fit(")
     assert fit.strip() == "model = get_custom_model()\nmodel.fit(train_images, train_labels, epochs=3)"
-    stand_ins = {"torch": minikeras, "jax": minikeras}
+    stand_ins = {"tf": minikeras, "torch": minikeras, "jax": minikeras}
     minikeras.utils.set_random_seed(0)
     scope = _fit_scope(minikeras, cls, factory, False, stand_ins)  # as printed (with dropout)
     _run(fit, scope)
@@ -333,7 +350,7 @@ def test_custom_fit_listings(keras_ref, kind, with_metrics):
         _same_start(kr, "get_custom_model")
         _run(fit.replace("epochs=3", "epochs=3, verbose=0"), kr)
         reference = kr["model"]
-    else:  # the JAX step computes what plain compile/fit computes
+    else:  # the TensorFlow and JAX steps compute what plain compile/fit computes
         keras_ref.utils.set_random_seed(0)
         inputs = keras_ref.Input(shape=(28 * 28,))
         features = keras_ref.layers.Dense(512, activation="relu")(inputs)

@@ -16,6 +16,8 @@ def convert_to_tensor(x, dtype=None, sparse=None):
         if dtype is not None and x.dtype != backend.np.dtype(dtype).name:
             return cast(x, dtype)
         return x
+    if dtype is None and isinstance(x, float):  # NumPy's float64 scalars too (a float subclass)
+        dtype = backend.floatx()
     t = as_tensor(x, dtype)
     if dtype is None and t.value.dtype == _INT64 and isinstance(x, (int, list, tuple)) and _python_ints(x):
         v = t.value

@@ -339,12 +339,12 @@ def triu(x, k=0):
 
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
-    """``num`` evenly spaced values from ``start`` to ``stop``; floatx unless the bounds are
-    float64 arrays or ``dtype`` says otherwise (integer dtypes round down, as NumPy does)."""
+    """``num`` evenly spaced values from ``start`` to ``stop``: floatx (float16 for float16
+    bounds) unless ``dtype`` says otherwise; integer dtypes round down, as NumPy does."""
     a, b = as_array(start), as_array(stop)
     if dtype is None:
-        kinds = [backend.np.asarray(v).dtype for v in (a, b) if hasattr(v, "dtype")]
-        dtype = "float64" if any(d == "float64" for d in kinds) else backend.floatx()
+        half = any(getattr(v, "dtype", None) == "float16" for v in (a, b))
+        dtype = "float16" if half else backend.floatx()
     xp = backend.get_array_module(a, b) if hasattr(a, "dtype") or hasattr(b, "dtype") else backend.xp()
     out = xp.linspace(a, b, num, endpoint=endpoint, retstep=retstep, dtype=dtype, axis=axis)
     if retstep:
