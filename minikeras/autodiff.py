@@ -333,31 +333,30 @@ def rebind_leaves(roots, substitutes, stop_at=()):
                 stack.append(parent)
 
 
+def _zeros_like(value):
+    return backend.get_array_module(value).zeros_like(value)
+
+
 def value_and_grad(fn, argnums=0, has_aux=False):
     """JAX's ``value_and_grad`` on this engine: ``value_and_grad(f)(x, ...)`` returns
     ``(f(x, ...), df/dx)`` with the gradient shaped like ``x`` (a list of arrays gives a list).
 
-    The arguments at ``argnums`` (an int or a tuple of them) are copied into fresh leaves that
+    The arguments at ``argnums`` (an int or a tuple of them) are wrapped in fresh leaves that
     require a gradient, so ``f`` may be given plain arrays, as in JAX; ``f`` must return a
     scalar, or ``(scalar, aux)`` with ``has_aux=True``, which returns ``((value, aux), grads)``.
     Returned values carry no graph. A leaf the value does not depend on gets zeros (as in JAX).
     """
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
 
-    def fresh(x):
-        return Tensor(as_array(x) if hasattr(as_array(x), "dtype") else backend.convert_to_array(x),
-                      requires_grad=True)
-
     @functools.wraps(fn)
     def value_and_gradient(*args, **kwargs):
+        if max(nums) >= len(args):
+            raise TypeError(f"value_and_grad: argnums={argnums} but the function got {len(args)} "
+                            "positional arguments.")
         args = list(args)
+        leaves = {i: [Tensor(backend.convert_to_array(as_array(x)), requires_grad=True) for x in flatten(args[i])]
+                  for i in nums}
         for i in nums:
-            if i >= len(args):
-                raise TypeError(f"value_and_grad: argnums={argnums} but the function got {len(args)} "
-                                "positional arguments.")
-        leaves = {}
-        for i in nums:
-            leaves[i] = [fresh(x) for x in flatten(args[i])]
             args[i] = pack_sequence_as(args[i], leaves[i])
         token = _recording.set(True)
         try:
@@ -370,13 +369,9 @@ def value_and_grad(fn, argnums=0, has_aux=False):
         value = as_tensor(value)
         if value.value.ndim != 0:
             raise TypeError(f"value_and_grad: the function must return a scalar, got shape {value.shape}.")
-        flat = [t for i in nums for t in leaves[i]]
-        grads = iter(gradients(value, flat))
-        xp = backend.get_array_module(value.value)
-        packed = []
-        for i in nums:
-            gs = [Tensor(xp.zeros_like(t.value) if g is None else g) for t, g in zip(leaves[i], grads)]
-            packed.append(pack_sequence_as(args[i], gs))
+        grads = iter(gradients(value, [t for i in nums for t in leaves[i]]))
+        packed = [pack_sequence_as(args[i], [Tensor(_zeros_like(t.value) if g is None else g)
+                                             for t, g in zip(leaves[i], grads)]) for i in nums]
         grad = packed[0] if isinstance(argnums, int) else tuple(packed)
         value = Tensor(value.value)
         if has_aux:
@@ -483,6 +478,6 @@ class GradientTape:
         result = []
         for s, g in zip(flat_sources, totals):
             if g is None and unconnected_gradients == "zero":
-                g = backend.get_array_module(s.value).zeros_like(s.value)
+                g = _zeros_like(s.value)
             result.append(None if g is None else Tensor(g))
         return pack_sequence_as(sources, result)

@@ -7,6 +7,8 @@ values (e.g. BatchNormalization's moving statistics); the model keeps its own. T
 on the model's variables, holding the given values for the length of the call, and the graph
 they record is then handed to the given tensors (``autodiff.rebind_leaves``), so
 ``value_and_grad`` differentiates with respect to what it was given, as ``jax.value_and_grad``.
+(So, for the length of the call, the model's variables hold other values: do not run the same
+model from another thread meanwhile.)
 
 A ``train_step(self, state, data)`` written for JAX (two arguments, returning ``(logs, state)``)
 is run by ``fit`` with ``state = (trainable, non_trainable, optimizer, metric values)``, and
@@ -86,7 +88,7 @@ class StatelessModel:
             if set_to_none or v.grad is None:
                 v.grad = None
             else:
-                v.grad = Tensor(v.value * 0)
+                v.grad = Tensor(backend.get_array_module(v.value).zeros_like(v.value))
 
     # ------------------------------------------------------------------ JAX-style train_step
     def _train_step_takes_state(self):

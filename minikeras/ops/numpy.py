@@ -274,10 +274,11 @@ def ones_like(x, dtype=None):
 
 def arange(start, stop=None, step=1, dtype=None):
     """As Keras 3: int32 for integer bounds, floatx as soon as one of them is a float."""
-    step = 1 if step is None else step
+    start, stop, step = (as_array(b) for b in (start, stop, 1 if step is None else step))
     if dtype is None:
-        bounds = [as_array(b) for b in (start, stop, step) if b is not None]
-        dtype = backend.floatx() if any(backend.np.asarray(b).dtype.kind == "f" for b in bounds) else "int32"
+        floats = [isinstance(b, float) or getattr(getattr(b, "dtype", None), "kind", "") == "f"
+                  for b in (start, stop, step)]
+        dtype = backend.floatx() if any(floats) else "int32"
     return Tensor(backend.xp().arange(start, stop, step, dtype=dtype))
 
 
