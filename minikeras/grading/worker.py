@@ -238,7 +238,9 @@ def grade(job, slot=0):
     box.bind("data", os.path.join(judge_a, "data"), "/judge/data")
     if job.get("shared_dir"):
         box.bind("shared", job["shared_dir"], "/judge/shared")
-    box.packages = [PACKAGE_DIR]
+    box.packages = [job.get("package_dir") or PACKAGE_DIR]
+    if job.get("package_dir"):  # the spec switched kernels off: no other library may stand in for them
+        box.mask_packages([name for name in sb.LIBRARY_PACKAGES if name != "minikeras"])
     box.env = {"NBGRADER_EXECUTION": "autograde", "MINIKERAS_JUDGE_DIR": box.inside("judge"),
                "MINIKERAS_QUICK": "1"}
     if job.get("shared_dir"):
@@ -307,6 +309,10 @@ def grade(job, slot=0):
             result = results.get(index)
             observed["timed_out"] = bool(result and result.status in ("timeout", "killed", "died"))
             observed["cpu"] = result.cpu_after if result and result.status == "ok" else None
+            if result and result.status == "error":  # what the test cell raised (the student's text: data)
+                error = next((o for o in result.outputs if o.get("output_type") == "error"), None)
+                if error:
+                    observed["error"] = (str(error.get("ename", ""))[:100], str(error.get("evalue", ""))[:400])
             if task.cpu_budget is not None:
                 observed["budget"] = budgets.get(task.id, task.cpu_budget)
             if result is None or result.status in ("skipped", "not run"):
