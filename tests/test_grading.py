@@ -286,14 +286,14 @@ def nbgrader(course, *args, **kw):
     return run_cli(course, "-m", "nbgrader", *args, **kw)
 
 
-def test_limits(assignment):
+def grading_limits(assignment):
     """(cell timeout, {task: CPU budget}) for the tests: short, so that hanging submissions cost little."""
     limits = getattr(judge.load_spec(str(ROOT / "solutions" / assignment)), "TEST_LIMITS", {})
     return limits.get("timeout", TIMEOUT), dict({"test_mlp": MLP_BUDGET}, **limits.get("budgets", {}))
 
 
 def grade(course, assignment, *extra, **kw):
-    timeout, budgets = test_limits(assignment)
+    timeout, budgets = grading_limits(assignment)
     budget_args = [a for task, seconds in budgets.items() for a in ("--cpu-budget", f"{task}={seconds}")]
     return run_cli(course, "-m", "minikeras.grading.run", assignment, "--workers", "2", "--timeout", str(timeout),
                    "--grace", str(GRACE), *budget_args, *extra, **kw)

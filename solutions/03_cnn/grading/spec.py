@@ -15,7 +15,7 @@ the CNN on fresh held-out test images, within a CPU budget measured from outside
 
 Sizes are drawn on every run. Values are compared with minikeras's kernels (float64 to a
 relative 1e-7, about CS231n's bar of 1e-8 for the relative error of a convolution, which
-``tests/test_grading_03_cnn.py`` checks the reference itself meets against numerical
+``tests/test_grading_cnn.py`` checks the reference itself meets against numerical
 gradients); dropout, which is random, by its properties.
 """
 import math
@@ -84,7 +84,7 @@ def ref_conv_forward(x, kernel, bias=None, strides=(1, 1), padding="valid"):
 def ref_conv_forward_fast(x, kernel, bias=None, strides=(1, 1), padding="valid"):
     """Task 3's reference: im2col and one product, as the task asks (minikeras's kernel works in
     blocks of samples, whose loop the vectorisation check would count). Equal to minikeras's
-    conv2d_forward, which tests/test_grading_03_cnn.py checks on the drawn cases."""
+    conv2d_forward, which tests/test_grading_cnn.py checks on the drawn cases."""
     (sh, sw) = _pair(strides)
     n, h, w, c_in = x.shape
     kh, kw, _, c_out = kernel.shape
