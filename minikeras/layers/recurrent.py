@@ -312,7 +312,15 @@ class StackedRNNCells(Layer):
         return _cell_output_size(self.cells[-1])
 
     def get_initial_state(self, batch_size=None):
-        return [_initial_state_of(c, batch_size, self.dtype) for c in self.cells]
+        """One entry per cell: what its ``get_initial_state`` gives, else zeros (a single tensor
+        for an integer ``state_size``, as Keras)."""
+        states = []
+        for cell in self.cells:
+            if getattr(cell, "get_initial_state", None) is None and isinstance(cell.state_size, int):
+                states.append(ops.zeros((batch_size, cell.state_size), dtype=self.dtype))
+            else:
+                states.append(_initial_state_of(cell, batch_size, self.dtype))
+        return states
 
     def build(self, input_shape):
         for cell in self.cells:
@@ -557,12 +565,15 @@ class RNN(Layer):
         out = (batch, steps, size) if self.return_sequences else (batch, size)
         if not self.return_state:
             return out
+        if not isinstance(self.cell, StackedRNNCells):
+            return [out] + [(batch, s) for s in self.state_size]
         states = []
-        for s in self.state_size:
-            if isinstance(self.cell, StackedRNNCells):
-                states.append([(batch, d) for d in (s if isinstance(s, (list, tuple)) else [s])])
+        for cell in self.cell.cells:  # per cell: a list, or one shape for a plain cell with one state
+            sizes = cell.state_size
+            if isinstance(sizes, (list, tuple)) or getattr(cell, "get_initial_state", None) is not None:
+                states.append([(batch, d) for d in (sizes if isinstance(sizes, (list, tuple)) else [sizes])])
             else:
-                states.append((batch, s))
+                states.append((batch, sizes))
         return [out] + states
 
     def compute_mask(self, inputs, mask):
