@@ -529,3 +529,20 @@ def test_dropout_output_statistics_match_keras(name, keras_ref, rng):
     assert np.all(np.abs(got.mean(axis=0) - want.mean(axis=0)) < 5 * se + 1e-3)
     np.testing.assert_allclose(got.std(axis=0), want.std(axis=0), rtol=0.1, atol=2e-3)
     assert want.std(axis=0).min() > 1e-3  # dropout really spreads the outputs
+
+
+def test_encoder_states_feed_a_decoder_in_a_functional_model(keras_ref, rng, tmp_path):
+    """``initial_state=[h, c]`` from another layer's ``return_state`` (Keras's seq2seq pattern)."""
+    def build(k):
+        enc_in, dec_in = k.Input((T, F)), k.Input((4, 2))
+        _, h, c = k.layers.LSTM(U, return_state=True)(enc_in)
+        seq = k.layers.LSTM(U, return_sequences=True)(dec_in, initial_state=[h, c])
+        return k.Model([enc_in, dec_in], k.layers.Dense(1)(seq))
+    ref, ours = build(keras_ref), build(minikeras)
+    ours.set_weights([w + 0.1 for w in ref.get_weights()])
+    ref.set_weights(ours.get_weights())
+    x = [rng.standard_normal((B, T, F)).astype("float32"), rng.standard_normal((B, 4, 2)).astype("float32")]
+    np.testing.assert_allclose(ours.predict(x, verbose=0), ref.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+    ours.save(tmp_path / "seq2seq.keras")
+    again = minikeras.saving.load_model(tmp_path / "seq2seq.keras")
+    np.testing.assert_allclose(again.predict(x, verbose=0), ours.predict(x, verbose=0), rtol=1e-6)

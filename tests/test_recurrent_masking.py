@@ -193,6 +193,27 @@ def test_masks_pass_through_layers_that_support_them(rng):
         assert layers.Dense(2)(layers.Dense(2)(np.ones((2, 3), "float32")))._keras_mask is None
 
 
+def test_merging_layers_combine_masks_as_keras(keras_ref):
+    a_ids = np.array([[0, 2, 3, 4], [5, 6, 7, 0]])
+    b_ids = np.array([[1, 2, 0, 4], [5, 0, 7, 8]])
+    for k in (keras_ref, minikeras):
+        emb = k.layers.Embedding(10, 3, mask_zero=True)
+        a, b = emb(a_ids), emb(b_ids)
+        plain = k.layers.Dense(3)(np.ones((2, 4, 3), "float32"))
+        masks = {"add": k.layers.Add()([a, b])._keras_mask, "multiply": k.layers.Multiply()([a, b])._keras_mask,
+                 "concat": k.layers.Concatenate()([a, b])._keras_mask,
+                 "concat_time": k.layers.Concatenate(axis=1)([a, b])._keras_mask,
+                 "concat_unmasked": k.layers.Concatenate()([a, plain])._keras_mask}
+        if k is keras_ref:
+            want = {name: _np(m) for name, m in masks.items()}
+        else:
+            for name, m in masks.items():
+                np.testing.assert_array_equal(_np(m), want[name], err_msg=name)
+        assert getattr(k.layers.Add()([a, plain]), "_keras_mask", None) is None  # an input without one: none
+    np.testing.assert_array_equal(want["add"], (a_ids != 0) | (b_ids != 0))
+    assert want["concat_time"].shape == (2, 8)
+
+
 def test_explicit_mask_argument_and_model_mask(rng):
     x, mask, _ = _padded(rng, "post")
     lstm = layers.LSTM(U)

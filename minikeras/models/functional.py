@@ -156,9 +156,10 @@ class Functional(Model):
             def lookup(x):
                 return values[id(x)] if isinstance(x, KerasTensor) else x
             args = map_structure(lookup, node.inputs)
-            kwargs = dict(node.kwargs)
+            # (symbolic tensors among the other arguments, e.g. initial_state=[h, c], get their values)
+            kwargs = {k: map_structure(lookup, v) for k, v in node.kwargs.items()} if node.kwargs else {}
             kwargs.setdefault("training", training)
-            out = node.layer(args, *node.args, **kwargs)
+            out = node.layer(args, *map_structure(lookup, list(node.args)), **kwargs)
             for kt, value in zip(node.output_tensors, flatten(out)):
                 values[id(kt)] = value
         return _unpack_singleton(pack_sequence_as(self._outputs_struct, [values[id(t)] for t in self.outputs]))
