@@ -525,6 +525,11 @@ def test_dropout_output_statistics_match_keras(name, keras_ref, rng):
     ours.set_weights(ref.get_weights())
     np.testing.assert_allclose(ours(x[:2]).numpy(), _to_np(ref(x[:2])), rtol=1e-5, atol=1e-6)
     want, got = _to_np(ref(x, training=True)), ours(x, training=True).numpy()
+    if name != "SimpleRNN":  # Keras's own per-gate masks drop the same fraction, independently per gate
+        keras_masks = [_to_np(m) for m in ref.cell._create_dropout_mask(keras_ref.ops.ones((n, U)), 0.4)]
+        assert len(keras_masks) == ours.cell.gates
+        assert all(abs((m == 0).mean() - 0.4) < 0.02 for m in keras_masks)
+        assert abs((keras_masks[0] == keras_masks[1]).mean() - 0.52) < 0.02
     se = np.sqrt(want.var(axis=0) / n + got.var(axis=0) / n)  # of the difference of the two means
     assert np.all(np.abs(got.mean(axis=0) - want.mean(axis=0)) < 5 * se + 1e-3)
     np.testing.assert_allclose(got.std(axis=0), want.std(axis=0), rtol=0.1, atol=2e-3)
