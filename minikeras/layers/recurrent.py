@@ -11,7 +11,7 @@ are Keras 3's.
 import inspect
 import numbers
 
-from .. import activations, backend, ops, registry
+from .. import activations, backend, ops, registry, regularizers
 from ..autodiff import Tensor
 from ..ops.rnn import RNN_ACTIVATIONS
 from ..tree import flatten, map_structure, pack_sequence_as
@@ -377,7 +377,6 @@ class RNN(Layer):
     """
 
     _supports_masking = True
-    _accepted_kwargs = Layer._accepted_kwargs + ("use_cudnn", "time_major", "activity_regularizer")
 
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
                  unroll=False, zero_output_for_mask=False, **kwargs):
@@ -392,7 +391,6 @@ class RNN(Layer):
             raise ValueError(f"{self._who()}: state_size must be an integer, or a list/tuple of integers "
                              f"(one for each state tensor), got {cell.state_size!r}.")
         self.cell = cell
-        from .. import regularizers
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
@@ -638,9 +636,6 @@ class _CellLayer(RNN):
         config.update(self._sequence_config())
         config["activity_regularizer"] = serialize_objects(self, ("activity_regularizer",))["activity_regularizer"]
         return config
-
-    def call(self, sequences, initial_state=None, mask=None, training=None):
-        return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
 
 
 def _read_through_cell(cls, names):
