@@ -60,7 +60,7 @@ def _notebook(kind, assignment):
     return nbformat.read(ROOT / kind / assignment / spec.NOTEBOOK, as_version=4)
 
 
-# ====================================================================== no pipeline needed
+# -------------------- no pipeline needed
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_test_cell_is_a_task_of_the_spec(assignment):
@@ -194,7 +194,7 @@ def test_feedback_hides_only_test_cells_hidden_blocks():
     assert "check_secretly" not in json.dumps(nb) and "a student's comment" in nb.cells[0].source
 
 
-# ====================================================================== the sandbox itself
+# -------------------- the sandbox itself
 
 def _need_sandbox():
     ok, why = sandbox.probe()
@@ -267,7 +267,7 @@ def test_sandbox_isolates_a_process(tmp_path):
                                    str(ROOT).split("/")[1]}
 
 
-# ====================================================================== the pipeline
+# -------------------- the pipeline
 
 def run_cli(course, *args, timeout=1800, check=True):
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
