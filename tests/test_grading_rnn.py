@@ -139,6 +139,30 @@ def test_plug_tolerates_the_library_kernels_extra_arguments(rng):
     assert seen["input_mask"].shape == (3, 2)
 
 
+@pytest.mark.parametrize("options", [{}, {"return_sequences": True}, {"zero_output_for_mask": True},
+                                     {"go_backwards": True}])
+def test_plugged_library_kernels_follow_a_mask_as_simple_rnn_does(rng, options):
+    """A kernel that takes ``mask`` gets the inputs' time-step mask; outputs as Keras's rules say."""
+    Library = plug.simple_rnn_layer_with(R.simple_rnn_forward, R.simple_rnn_backward)
+    x = keras.ops.convert_to_tensor(rng.normal(size=(3, 5, 2)).astype("float32"))
+    mask = np.array([[True] * 5, [False, True, True, True, False], [False, False, True, True, True]])
+    reference = keras.layers.SimpleRNN(4, **options)
+    reference.build((None, 5, 2))
+    layer = Library(4, **options)
+    layer.build((None, 5, 2))
+    layer.set_weights(reference.get_weights())
+    h0 = keras.ops.convert_to_tensor(rng.normal(size=(3, 4)).astype("float32"))
+    for kwargs in ({"mask": mask}, {"mask": mask, "initial_state": [h0]}):
+        outs = []
+        for lay in (reference, layer):
+            with keras.GradientTape() as tape:
+                y = lay(x, **kwargs)
+                loss = keras.ops.sum(y * y)
+            outs.append([np.asarray(y)] + [np.asarray(g) for g in tape.gradient(loss, lay.trainable_weights)])
+        for a, b in zip(*outs):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_plug_refuses_what_a_plain_kernel_cannot_do(solution, rng):
     Plugged = plug.simple_rnn_layer_with(solution["rnn_forward"], solution["rnn_backward"])
     x = keras.ops.convert_to_tensor(rng.normal(size=(2, 3, 4)).astype("float32"))
