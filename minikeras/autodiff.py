@@ -33,11 +33,12 @@ class Tensor:
     Graph fields (set by ``function`` only): ``_parents`` the op's positional inputs,
     ``_needs`` which of them want a gradient, ``_backward``/``_cache`` the kernel's backward
     and what its forward kept. An output of a several-output op has the op's hidden node as
-    its one parent, ``_backward = ROUTE`` and its position in ``_index``.
+    its one parent, ``_backward = ROUTE`` and its position in ``_index``. ``_keras_mask``: the
+    time-step mask a layer attached (Keras's attribute of the same name), None without one.
     """
 
     __slots__ = ("value", "requires_grad", "_parents", "_backward", "_cache", "_needs", "_index",
-                 "_keras_history", "_grad", "__weakref__")
+                 "_keras_history", "_keras_mask", "_grad", "__weakref__")
     __array_priority__ = 100  # so numpy_array + tensor defers to Tensor.__radd__
 
     def __init__(self, value, requires_grad=False):
@@ -46,6 +47,7 @@ class Tensor:
         self._parents = ()
         self._backward = None
         self._keras_history = None
+        self._keras_mask = None
 
     # -- array-like surface -------------------------------------------------
     @property

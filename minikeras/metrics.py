@@ -218,6 +218,19 @@ def _samplewise(values, sample_weight, dtype):
     return values, sw
 
 
+def _masked_weights(mask, sample_weight, values, dtype):
+    """The sample weights times a (batch, time) prediction mask; per-sample weights spread over time."""
+    xp = backend.get_array_module(values)
+    m = _to_module(mask, xp, dtype)
+    if sample_weight is None:
+        return m
+    sw = _to_module(sample_weight, xp, dtype)
+    m, sw = same_rank(m, sw)
+    if sw.ndim < m.ndim and tuple(sw.shape) == tuple(m.shape[:sw.ndim]):
+        sw = sw.reshape(sw.shape + (1,) * (m.ndim - sw.ndim))
+    return m * sw
+
+
 # ---------------------------------------------------------------- reductions
 
 
@@ -292,10 +305,13 @@ class MeanMetricWrapper(Mean):
         self._fn_kwargs = kwargs
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        mask = getattr(y_pred, "_keras_mask", None) if isinstance(y_pred, Tensor) else None
         values = self._fn(y_true, y_pred, **self._fn_kwargs)
         values = as_array(values)
         if not hasattr(values, "ndim"):
             values = backend.convert_to_array(values)
+        if mask is not None:  # Keras 3: the prediction's mask joins the sample weights (as 0/1)
+            sample_weight = _masked_weights(as_array(mask), sample_weight, values, self._dtype)
         self._accumulate(values, sample_weight)
 
     def get_config(self):

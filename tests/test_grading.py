@@ -13,14 +13,16 @@ from each assignment's ``grading/catalogue.toml`` (nothing is written here per a
   alice graded in parallel with them still full marks).
 
 Everything runs in bubblewrap sandboxes, two workers, with short time limits (a cell gets 8 s;
-the MLP's CPU budget is lowered to 10 s; an assignment's spec may set its own in ``TEST_LIMITS``,
-as 03_cnn does for its CNN). It skips where nbgrader or bwrap cannot run, and an assignment that
-ships data to its sandboxes (``prepare_shared``) skips where Fashion-MNIST is not installed.
+the CPU budgets of the notebook-graded tasks are lowered, ``BUDGETS``; an assignment's spec may
+set its own cell limit and budgets in ``TEST_LIMITS``, as 03_cnn does for its CNN). It skips where
+nbgrader or bwrap cannot run, and an assignment that trains on Fashion-MNIST skips where that data
+set is not installed.
 """
 import collections
 import csv
 import glob
 import hashlib
+import inspect
 import json
 import os
 import shutil
@@ -42,6 +44,7 @@ from minikeras.grading.runtime import calls, wire  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = sorted(p.parent.parent.name for p in ROOT.glob("solutions/*/grading/spec.py"))
 TIMEOUT, GRACE, MLP_BUDGET = 8, 2, 10
+BUDGETS = {"test_mlp": MLP_BUDGET, "test_sequence_model": 6}  # task -> CPU seconds in these tests
 STATE = ("autograded", "feedback", ".grading", "gradebook.db", "grades.csv")
 
 
@@ -60,7 +63,7 @@ def _notebook(kind, assignment):
     return nbformat.read(ROOT / kind / assignment / spec.NOTEBOOK, as_version=4)
 
 
-# ====================================================================== no pipeline needed
+# -------------------- no pipeline needed
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_test_cell_is_a_task_of_the_spec(assignment):
@@ -194,7 +197,7 @@ def test_feedback_hides_only_test_cells_hidden_blocks():
     assert "check_secretly" not in json.dumps(nb) and "a student's comment" in nb.cells[0].source
 
 
-# ====================================================================== the sandbox itself
+# -------------------- the sandbox itself
 
 def _need_sandbox():
     ok, why = sandbox.probe()
@@ -267,7 +270,7 @@ def test_sandbox_isolates_a_process(tmp_path):
                                    str(ROOT).split("/")[1]}
 
 
-# ====================================================================== the pipeline
+# -------------------- the pipeline
 
 def run_cli(course, *args, timeout=1800, check=True):
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
@@ -289,7 +292,7 @@ def nbgrader(course, *args, **kw):
 def grading_limits(assignment):
     """(cell timeout, {task: CPU budget}) for the tests: short, so that hanging submissions cost little."""
     limits = getattr(judge.load_spec(str(ROOT / "solutions" / assignment)), "TEST_LIMITS", {})
-    return limits.get("timeout", TIMEOUT), dict({"test_mlp": MLP_BUDGET}, **limits.get("budgets", {}))
+    return limits.get("timeout", TIMEOUT), dict(BUDGETS, **limits.get("budgets", {}))
 
 
 def grade(course, assignment, *extra, **kw):
@@ -319,7 +322,9 @@ def mistake_rounds(cat):
 
 
 def needs_fashion(assignment):
-    return hasattr(judge.load_spec(str(ROOT / "solutions" / assignment)), "prepare_shared")
+    """Whether the data the assignment ships to its sandboxes is a Fashion-MNIST subset."""
+    prepare = getattr(judge.load_spec(str(ROOT / "solutions" / assignment)), "prepare_shared", None)
+    return prepare is not None and "fashion" in inspect.getsource(prepare)
 
 
 def fashion_available():

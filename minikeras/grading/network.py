@@ -144,7 +144,8 @@ def _macs(layer, in_shape, out_shape):
 
 def rebuild(description, input_shape=(28, 28, 1), classes=10):
     """(model, {plugged kind: count}) from a :func:`describe` result; raises NotRebuildable."""
-    from .. import Input, Sequential
+    from ..layers import Input
+    from ..models import Sequential
     if not isinstance(description, dict) or not isinstance(description.get("layers"), list):
         raise NotRebuildable("the description of the network is missing")
     shape = description.get("input_shape")

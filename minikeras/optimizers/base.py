@@ -320,7 +320,8 @@ class Optimizer:
         self._apply_constraints(tvars)
         self._increment_iterations()
 
-    def stateless_apply(self, optimizer_variables, grads, trainable_variables):
+    def stateless_apply(self, optimizer_variables, grads,
+                        trainable_variables=None):
         """Keras 3's stateless step (JAX-style training loops): from the given optimizer state
         and variable values, the new ``(trainable_variables, optimizer_variables)`` after one
         ``apply``; the optimizer's own state and the model's variables are left as they were.
@@ -329,9 +330,11 @@ class Optimizer:
         with; the step runs on copies, so the arrays passed in are never written to.
         """
         cls = type(self).__name__
+        if trainable_variables is None:
+            raise TypeError(f"{cls}.stateless_apply: `trainable_variables` (the current variable values) is required.")
         if not self.built:
             raise ValueError(f"{cls}.stateless_apply: the optimizer is not built yet; call "
-                             "`optimizer.build(model.trainable_variables)` first.")
+                             "`optimizer.build(variables)` with the model's trainable variables first.")
         own = self._variables + self._trainable_variables
         given = list(optimizer_variables) + list(trainable_variables)
         for what, values, variables in (("optimizer_variables", optimizer_variables, self._variables),
