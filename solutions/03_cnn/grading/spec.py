@@ -688,5 +688,6 @@ TASKS = [
 
 # What the grading tests use (tests/test_grading.py): a short cell limit (a hanging submission costs
 # it) that still fits the CNN's training on a loaded machine, and a CPU budget low enough for the
-# over-budget submission of the catalogue to exceed it.
-TEST_LIMITS = {"timeout": 20, "budgets": {"test_cnn": 25}}
+# over-budget submission of the catalogue to exceed it clearly: the solution's notebook used under
+# 7 s of CPU time up to the end of Task 8 (training 3.5-4.5 s), the over-budget one 18 s more.
+TEST_LIMITS = {"timeout": 20, "budgets": {"test_cnn": 15}}
