@@ -65,7 +65,7 @@ def numerical(f, x, upstream, eps):
     return grad
 
 
-# ====================================================================== the references
+# -------------------------------------------------- the references
 
 def _float64_conv_classes(spec, rng):
     return [c for c in spec.conv_classes(rng) if c[-1] == "float64"]
@@ -165,7 +165,7 @@ def test_call_counts_tell_a_vectorised_forward_from_loops(spec, rng, solution):
         assert symptoms == {"loops"}, message
 
 
-# ====================================================================== the plugs
+# -------------------------------------------------- the plugs
 
 def _plugged(solution):
     s = solution
@@ -235,7 +235,7 @@ def test_plugged_conv_refuses_what_its_kernel_cannot_do(solution):
         layer(np.zeros((1, 8, 8, 2), dtype="float32"))
 
 
-# ====================================================================== switched-off kernels
+# -------------------------------------------------- switched-off kernels
 
 def test_switched_off_copy_keeps_the_library_but_not_the_kernels(tmp_path, spec):
     dest = switched_off.build(str(ROOT / "minikeras"), str(tmp_path / "minikeras"), spec.SWITCHED_OFF)
@@ -269,7 +269,7 @@ def test_switched_off_names_must_exist():
         switched_off.build(str(ROOT / "minikeras"), "/nonexistent/minikeras", ["conv2d_forward"])
 
 
-# ====================================================================== the description of a network
+# -------------------------------------------------- the description of a network
 
 def test_described_network_is_rebuilt_with_the_same_predictions(solution, rng):
     mine = _plugged(solution)
