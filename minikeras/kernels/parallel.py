@@ -1,0 +1,104 @@
+"""Running a kernel's work on several CPU cores, in chunks of samples.
+
+NumPy runs each operation on one core, and OpenBLAS's own threads pay a synchronisation on
+every call, which costs more than it saves on the small, cache-sized products the blocked
+kernels do (and, on a machine other programs also use, waits for a descheduled thread on
+every call). So the CPU kernels that dominate a CNN's step split the batch into a few
+chunks of samples and run ``work(rows)`` for each chunk on minikeras's own threads, with
+BLAS on one thread meanwhile. NumPy releases the GIL inside its loops and inside BLAS, so
+the threads run at the same time.
+
+* The chunks depend on the batch size and the amount of work only, never on the number of
+  threads, and partial results (a kernel gradient summed over samples) are added in chunk
+  order: a result is the same, bit for bit, with one thread or eight.
+* The calling thread works too, taking chunks from the same queue as the helpers, so a
+  helper that the operating system leaves waiting never holds the kernel up for more than
+  one chunk.
+* On a GPU, or for little work, ``work`` runs once over the whole batch.
+"""
+import itertools
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from ..backend import can_steer_blas, num_threads, single_threaded_blas
+
+# A kernel is split only when it has at least this much work (multiply-adds or bytes moved,
+# as the caller counts it): below it, handing chunks to threads costs more than it saves.
+MIN_PARALLEL_WORK = 2_000_000
+MAX_CHUNKS = 8
+
+_pool = {"executor": None, "size": 0}
+_inside = threading.local()  # set in a thread that is running a chunk (no nested splitting)
+
+
+def chunks(xp, n, work):
+    """The sample ranges of a batch of ``n``: up to ``MAX_CHUNKS`` slices of nearly equal size
+    on the CPU when ``work`` is large enough, else one."""
+    if xp.__name__ != "numpy" or work < MIN_PARALLEL_WORK or n < 2:
+        return [slice(0, n)]
+    parts = min(n, MAX_CHUNKS)
+    bounds = [n * i // parts for i in range(parts + 1)]
+    return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
+
+
+def map_chunks(work, ranges, uses_blas=True):
+    """``[work(r) for r in ranges]``, the calls spread over ``num_threads()`` threads.
+
+    ``uses_blas``: the chunks call matrix products; they then run in parallel only when BLAS
+    can be held at one thread meanwhile (threadpoolctl), so that the cores are not
+    oversubscribed.
+    """
+    threads = min(num_threads(), len(ranges))
+    if threads < 2 or getattr(_inside, "active", False) or (uses_blas and not can_steer_blas()):
+        return [work(r) for r in ranges]
+    results = [None] * len(ranges)
+    queue = itertools.count()  # each next() hands out one chunk index (atomic under the GIL)
+
+    def drain():
+        _inside.active = True
+        try:
+            i = next(queue)
+            while i < len(ranges):
+                results[i] = work(ranges[i])
+                i = next(queue)
+        finally:
+            _inside.active = False
+
+    with single_threaded_blas():
+        helpers = [_executor(threads - 1).submit(drain) for _ in range(threads - 1)]
+        try:
+            drain()
+        finally:
+            for h in helpers:
+                h.result()
+    return results
+
+
+def _executor(size):
+    """The shared pool of helper threads (grown when ``num_threads()`` grows)."""
+    if _pool["executor"] is None or _pool["size"] < size:
+        old = _pool["executor"]
+        _pool["executor"] = ThreadPoolExecutor(max_workers=size, thread_name_prefix="minikeras")
+        _pool["size"] = size
+        if old is not None:
+            old.shutdown(wait=False)
+    return _pool["executor"]
+
+
+def _forget_pool_after_fork():
+    _pool["executor"], _pool["size"] = None, 0  # a forked child has none of the parent's threads
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
+def sum_in_order(parts):
+    """The sum of a list of partial results (arrays or None) in list order, so that the
+    total never depends on which thread finished first."""
+    total = None
+    for p in parts:
+        if p is not None:
+            total = p if total is None else total + p
+    return total
