@@ -237,7 +237,7 @@ def main(argv=None):
     names = args.only or workloads.NAMES
     repeats = args.repeats or (1 if args.quick else 5)
     steps = {name: 2 for name in names} if args.quick else {
-        "mlp32": 256, "mlp128": 128, "cnn": 20, "simple_rnn": 40, "lstm": 30, "gru": 30}
+        "mlp32": 256, "mlp128": 128, "cnn": 20, "simple_rnn": 40, "lstm": 30, "gru": 30, "cnn_bn": 20}
     os.makedirs(args.out, exist_ok=True)
     meta = {"machine": f"{platform.processor() or platform.machine()}, {default} cores available",
             "python": platform.python_version(), "numpy": np.__version__, "date": time.strftime("%Y-%m-%d"),

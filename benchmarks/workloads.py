@@ -13,7 +13,7 @@ import numpy as np
 
 from atienza_models import cnn, rnn
 
-BATCH = {"mlp32": 32, "mlp128": 128, "cnn": 128, "simple_rnn": 128, "lstm": 128, "gru": 128}
+BATCH = {"mlp32": 32, "mlp128": 128, "cnn": 128, "simple_rnn": 128, "lstm": 128, "gru": 128, "cnn_bn": 128}
 TITLES = {
     "mlp32": "MLP 784-300-100-10, SGD, batch 32",
     "mlp128": "MLP 784-300-100-10, SGD, batch 128",
@@ -21,8 +21,10 @@ TITLES = {
     "simple_rnn": "SimpleRNN(256) on 28x28 rows, SGD, batch 128",
     "lstm": "LSTM(128) on 28x28 rows, Adam, batch 128",
     "gru": "GRU(128) on 28x28 rows, Adam, batch 128",
+    "cnn_bn": "the CNN with BatchNormalization after each Conv2D (03_cnn), Adam, batch 128",
 }
 NAMES = list(TITLES)
+TARGETS = {"mlp32": 1.2, "mlp128": 1.2, "cnn": 1.0, "simple_rnn": 1.2, "lstm": 1.0, "gru": 1.0}
 RECURRENT_UNITS = {"simple_rnn": 256, "lstm": 128, "gru": 128}
 GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
 
@@ -34,7 +36,7 @@ def flops(name):
         layers = [(784, 300), (300, 100), (100, 10)]
         fwd = sum(2 * b * i * o for i, o in layers)
         return fwd + 2 * fwd - 2 * b * 784 * 300  # backward: every weight gradient, no input gradient for x
-    if name == "cnn":
+    if name in ("cnn", "cnn_bn"):
         convs = [(26 * 26, 1, False), (11 * 11, 64, True), (3 * 3, 64, True)]  # (positions, in channels, dx?)
         total = 0
         for positions, cin, dx in convs:
@@ -58,11 +60,22 @@ def make_data(name, steps, seed=0):
     labels = rng.integers(0, 10, n)
     if name.startswith("mlp"):
         return rng.random((n, 784), dtype=np.float32), labels
-    shape = (n, 28, 28, 1) if name == "cnn" else (n, 28, 28)
+    shape = (n, 28, 28, 1) if name.startswith("cnn") else (n, 28, 28)
     return rng.random(shape, dtype=np.float32), labels
 
 
 # ----------------------------------------------------------------------------- minikeras
+
+
+def cnn_with_batchnorm(keras):
+    """03_cnn's variant: Conv2D without bias, BatchNormalization, then the ReLU, in each block."""
+    layers = keras.layers
+
+    def block(**kwargs):
+        return [layers.Conv2D(64, 3, use_bias=False, **kwargs), layers.BatchNormalization(), layers.Activation("relu")]
+    return keras.Sequential([*block(input_shape=(28, 28, 1)), layers.MaxPooling2D(2), *block(), layers.MaxPooling2D(2),
+                             *block(), layers.Flatten(), layers.Dropout(0.2), layers.Dense(10),
+                             layers.Activation("softmax")])
 
 
 def minikeras_model(name, keras):
@@ -72,6 +85,8 @@ def minikeras_model(name, keras):
                                  keras.layers.Dense(10, activation="softmax")])
     if name == "cnn":
         return cnn(keras)
+    if name == "cnn_bn":
+        return cnn_with_batchnorm(keras)
     if name == "simple_rnn":
         return rnn(keras)
     layer = keras.layers.LSTM if name == "lstm" else keras.layers.GRU
@@ -116,6 +131,11 @@ def torch_model(name):
         return nn.Sequential(nn.Conv2d(1, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(64, 64, 3), nn.ReLU(),
                              nn.MaxPool2d(2), nn.Conv2d(64, 64, 3), nn.ReLU(), nn.Flatten(), nn.Dropout(0.2),
                              nn.Linear(576, 10))
+    if name == "cnn_bn":  # Keras's BatchNormalization: epsilon 1e-3, moving averages kept at 0.99
+        def block(cin):
+            return [nn.Conv2d(cin, 64, 3, bias=False), nn.BatchNorm2d(64, eps=1e-3, momentum=0.01), nn.ReLU()]
+        return nn.Sequential(*block(1), nn.MaxPool2d(2), *block(64), nn.MaxPool2d(2), *block(64), nn.Flatten(),
+                             nn.Dropout(0.2), nn.Linear(576, 10))
 
     class Recurrent(nn.Module):
         """The recurrent layer over the rows, its last output, Dense(10) (softmax is in the loss)."""
@@ -146,7 +166,7 @@ def torch_runner(name, x, labels):
     opt = (torch.optim.SGD(model.parameters(), lr=0.01) if sgd
            else torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7))
     loss_fn = torch.nn.CrossEntropyLoss()
-    xt = torch.from_numpy(x.transpose(0, 3, 1, 2).copy() if name == "cnn" else x)
+    xt = torch.from_numpy(x.transpose(0, 3, 1, 2).copy() if name.startswith("cnn") else x)
     yt = torch.from_numpy(labels)
     b = BATCH[name]
 

@@ -250,6 +250,8 @@ def single_threaded_blas():
     finally:
         with _blas_lock:
             _threads["depth"] -= 1
+            if _threads["depth"] == 0:
+                _set_blas_threads(_threads["n"])
 
 
 # ---------------------------------------------------------------- CPU memory
