@@ -174,3 +174,37 @@ def test_freed_step_memory_is_reused_without_page_faults():
     assert int(faults) < 500  # without the setting: about 20,000 (each step faults its 44 MB in again)
     keeps, faults = _python(code, MALLOC_ARENA_MAX="2")  # a user's own MALLOC_ setting wins
     assert keeps == "False" and int(faults) > 1000
+
+
+@pytest.mark.parametrize("kind", ["simple_rnn", "lstm", "gru"])
+def test_recurrent_ops_split_the_batch_without_changing_the_result(threads, kind):
+    """ops.rnn runs each recurrent kernel on chunks of the batch (kernels.parallel.batch_split):
+    outputs, states and every gradient agree with the kernel run on the whole batch at once."""
+    from minikeras import autodiff, ops
+    from minikeras.kernels import recurrent as R
+    rng = np.random.default_rng(3)
+    b, t, f, units = 130, 5, 3, 4
+    gates = {"simple_rnn": 1, "lstm": 4, "gru": 3}[kind]
+    arrays = [rng.standard_normal((b, t, f)), rng.standard_normal((f, gates * units)) * 0.5,
+              rng.standard_normal((units, gates * units)) * 0.5,
+              rng.standard_normal((2, gates * units) if kind == "gru" else (gates * units,))]
+    states = [rng.standard_normal((b, units)) for _ in range(2 if kind == "lstm" else 1)]
+    masks = dict(input_mask=(rng.random((b, f)) > 0.3) / 0.7, state_mask=(rng.random((b, units)) > 0.3) / 0.7)
+    arrays = [a.astype(np.float32) for a in arrays + states]
+    masks = {k: v.astype(np.float32) for k, v in masks.items()}
+    forward, backward = getattr(R, f"{kind}_forward"), getattr(R, f"{kind}_backward")
+    whole = autodiff.function(forward, lambda g, cache, needs: backward(*g, cache, needs))
+    split = getattr(ops.rnn, f"_{kind}")
+    upstream = [rng.standard_normal((b, t, units)).astype(np.float32)] + \
+               [rng.standard_normal((b, units)).astype(np.float32) for _ in states]
+    results = []
+    for op, n_threads in ((whole, 1), (split, 1), (split, 2)):
+        threads(n_threads)
+        tensors = [autodiff.Tensor(a, requires_grad=True) for a in arrays]
+        outs = op(*tensors, **masks)
+        loss = sum(ops.sum(o * u) for o, u in zip(outs, upstream))
+        grads = autodiff.gradients(loss, tensors)
+        results.append([o.value for o in outs] + grads)
+    for whole_value, split_value, threaded in zip(*results):
+        np.testing.assert_allclose(split_value, whole_value, rtol=2e-5, atol=2e-5)
+        np.testing.assert_array_equal(threaded, split_value)  # one thread or two: the same chunks

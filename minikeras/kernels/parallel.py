@@ -21,7 +21,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ..backend import can_steer_blas, num_threads, single_threaded_blas
+from ..backend import can_steer_blas, get_array_module, num_threads, single_threaded_blas
 
 # A kernel is split only when it has at least this much work (multiply-adds or bytes moved,
 # as the caller counts it): below it, handing chunks to threads costs more than it saves.
@@ -32,12 +32,12 @@ _pool = {"executor": None, "size": 0}
 _inside = threading.local()  # set in a thread that is running a chunk (no nested splitting)
 
 
-def chunks(xp, n, work):
+def chunks(xp, n, work, min_rows=1):
     """The sample ranges of a batch of ``n``: up to ``MAX_CHUNKS`` slices of nearly equal size
-    on the CPU when ``work`` is large enough, else one."""
-    if xp.__name__ != "numpy" or work < MIN_PARALLEL_WORK or n < 2:
+    (of at least ``min_rows`` samples) on the CPU when ``work`` is large enough, else one."""
+    parts = min(n // min_rows, MAX_CHUNKS)
+    if xp.__name__ != "numpy" or work < MIN_PARALLEL_WORK or parts < 2:
         return [slice(0, n)]
-    parts = min(n, MAX_CHUNKS)
     bounds = [n * i // parts for i in range(parts + 1)]
     return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
 
@@ -102,3 +102,64 @@ def sum_in_order(parts):
         if p is not None:
             total = p if total is None else total + p
     return total
+
+
+def batch_split(forward, backward, batch_inputs, min_rows=64):
+    """A kernel pair that runs ``forward``/``backward`` on chunks of the batch at once.
+
+    For kernels whose samples never meet (a recurrent layer over a batch of sequences): the
+    positional inputs numbered in ``batch_inputs`` and every array attribute are cut along
+    the batch (the first axis of an input; the next-to-last axis of an attribute, where the
+    dropout masks (..., batch, features) and the step mask (batch, time) keep it), the chunks
+    run on the CPU's threads, and their outputs and input gradients are joined again; the
+    gradients of the shared inputs (the weights) are the chunks' sums, added in order.
+    Chunks have at least ``min_rows`` samples, so that each chunk's matrix products stay
+    efficient; one chunk (a small batch, a GPU) is the kernel itself.
+    """
+    def split_forward(*values, **attrs):
+        x = values[batch_inputs[0]]
+        xp = get_array_module(x)
+        n = x.shape[0]
+        ranges = chunks(xp, n, float("inf"), min_rows)
+        if len(ranges) == 1:
+            out, cache = forward(*values, **attrs)
+            return out, (None, cache)
+
+        def run(rows):
+            part = [v[rows] if i in batch_inputs and v is not None else v for i, v in enumerate(values)]
+            part_attrs = {k: _cut(v, rows) for k, v in attrs.items()}
+            return forward(*part, **part_attrs)
+        results = map_chunks(run, ranges)
+        outs = [r[0] for r in results]
+        joined = tuple(xp.concatenate(parts) for parts in zip(*outs)) if isinstance(outs[0], tuple) \
+            else xp.concatenate(outs)
+        return joined, (ranges, [r[1] for r in results])
+
+    def split_backward(grads, cache, needs):
+        ranges, caches = cache
+        if ranges is None:
+            return backward(grads, caches, needs)
+        xp = get_array_module(*[g for g in grads if g is not None])
+
+        def run(k):
+            rows = ranges[k]
+            return backward(tuple(None if g is None else g[rows] for g in grads), caches[k], needs)
+        results = map_chunks(run, list(range(len(ranges))))
+        out = []
+        for i, parts in enumerate(zip(*results)):
+            if parts[0] is None:
+                out.append(None)
+            elif i in batch_inputs:
+                out.append(xp.concatenate(parts))
+            else:
+                out.append(sum_in_order(parts))
+        return tuple(out)
+    split_forward.__name__ = getattr(forward, "__name__", "split_forward")
+    return split_forward, split_backward
+
+
+def _cut(value, rows):
+    """An attribute's share of a chunk: arrays along their next-to-last axis, the rest whole."""
+    if getattr(value, "ndim", 0) < 2:
+        return value
+    return value[(slice(None),) * (value.ndim - 2) + (rows,)]
