@@ -11,6 +11,7 @@ import os
 import random as _pyrandom
 import sys
 import threading
+import time
 
 import numpy as np
 
@@ -149,12 +150,21 @@ def clear_session():
 # ---------------------------------------------------------------- CPU threads
 #
 # One number, ``num_threads()``, says how many cores minikeras may use on the CPU. The big
-# kernels (convolution, pooling) split a batch into chunks and run them on that many threads
-# themselves (``kernels.parallel``), each thread calling single-threaded BLAS; the other matrix
-# products use BLAS's own threads, as many as ``num_threads()`` for products big enough to
-# gain from them, one for the small ones. BLAS is steered through threadpoolctl when it is
-# installed (it comes with scikit-learn); without it, BLAS keeps its own setting and the
-# chunked kernels that call BLAS run their chunks one after the other.
+# kernels (convolution, pooling, normalization, recurrent layers) split a batch into chunks
+# and run them on that many threads of their own (``kernels.parallel``), each calling BLAS on
+# one thread. A Dense layer's matrix products use BLAS's own threads instead, as many as
+# ``num_threads()`` for a product big enough to gain from them and one for a small product
+# (``blas_threads_for``). BLAS is steered through threadpoolctl when it is installed (it comes
+# with scikit-learn); without it, BLAS keeps its own setting and the chunked kernels that call
+# BLAS run their chunks one after the other.
+#
+# Why not BLAS's threads everywhere: OpenBLAS's threads wait for work by spinning for about a
+# tenth of a second after every multi-threaded call, so they would take the cores that the
+# chunked kernels need (a third more CPU time per CNN step, measured), and its small products
+# synchronise on every call, which on a busy machine means waiting for a descheduled thread.
+# That is also why minikeras counts only the cores other programs leave free
+# (``usable_threads``): on a machine whose cores are all busy, a product that waits for a
+# second thread at every call runs ten times slower than on one thread.
 
 _THREAD_VARIABLES = ("MINIKERAS_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -175,7 +185,7 @@ def _threads_from_environment():
     return _available_cores()
 
 
-_threads = {"n": _threads_from_environment(), "blas": None, "depth": 0, "saved": None, "current": None}
+_threads = {"n": _threads_from_environment(), "blas": None, "depth": 0, "current": None}
 _blas_lock = threading.Lock()
 
 
@@ -186,7 +196,8 @@ def num_threads():
 
 
 def set_num_threads(n):
-    """Use ``n`` CPU threads for the kernels and BLAS from now on (as ``torch.set_num_threads``)."""
+    """Use ``n`` CPU threads from now on (as ``torch.set_num_threads``); 1 makes every kernel
+    and matrix product single-threaded, which is best when several programs share the cores."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"set_num_threads: expected a positive integer, got {n!r}.")
     _threads["n"] = int(n)
@@ -218,6 +229,38 @@ def can_steer_blas():
     return bool(_blas_libraries())
 
 
+_cpu_sample = {"time": None, "busy": 0.0, "ours": 0.0, "others": 0.0}
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _busy_elsewhere():
+    """Cores' worth of CPU time the rest of the machine used lately (from Linux's /proc/stat,
+    sampled at most four times a second; 0 where it cannot be read)."""
+    now = time.monotonic()
+    if _cpu_sample["time"] is not None and now - _cpu_sample["time"] < 0.25:
+        return _cpu_sample["others"]
+    try:
+        with open("/proc/stat", "rb") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return 0.0
+    busy = (sum(fields) - fields[3] - fields[4]) / _TICKS  # all but idle and iowait
+    times = os.times()
+    ours = times.user + times.system
+    if _cpu_sample["time"] is not None:
+        _cpu_sample["others"] = max(0.0, (busy - _cpu_sample["busy"]) - (ours - _cpu_sample["ours"])) / (now - _cpu_sample["time"])
+    _cpu_sample.update(time=now, busy=busy, ours=ours)
+    return _cpu_sample["others"]
+
+
+def usable_threads():
+    """``num_threads()``, less the cores other programs are keeping busy (at least one)."""
+    n = _threads["n"]
+    if n == 1:
+        return 1
+    return max(1, min(n, round(_available_cores() - _busy_elsewhere())))
+
+
 def _set_blas_threads(n):
     libs = _blas_libraries()
     if libs and _threads["current"] != n:
@@ -227,12 +270,11 @@ def _set_blas_threads(n):
 
 
 def blas_threads_for(flops):
-    """Set BLAS's threads for a product of ``flops`` floating-point operations: one below
-    ``THREADED_GEMM_FLOPS`` (thread start-up and synchronisation would cost more than they
-    save, and on a busy machine far more), ``num_threads()`` above. Inside a chunked kernel
-    (``single_threaded_blas``) it stays at one."""
+    """Before a matrix product of ``flops`` floating-point operations: BLAS on one thread below
+    ``THREADED_GEMM_FLOPS`` (starting and synchronising threads would cost more than they save),
+    on ``num_threads()`` above. Inside a chunked kernel it stays at one."""
     if _threads["depth"] == 0:
-        _set_blas_threads(_threads["n"] if flops >= THREADED_GEMM_FLOPS else 1)
+        _set_blas_threads(usable_threads() if flops >= THREADED_GEMM_FLOPS else 1)
 
 
 THREADED_GEMM_FLOPS = 4e6
@@ -240,7 +282,8 @@ THREADED_GEMM_FLOPS = 4e6
 
 @contextlib.contextmanager
 def single_threaded_blas():
-    """BLAS on one thread while the chunks of a parallel kernel run on minikeras's own threads."""
+    """BLAS on one thread while the chunks of a parallel kernel run on minikeras's own threads
+    (and after them, until a product big enough asks for more: see ``blas_threads_for``)."""
     with _blas_lock:
         if _threads["depth"] == 0:
             _set_blas_threads(1)
@@ -250,8 +293,6 @@ def single_threaded_blas():
     finally:
         with _blas_lock:
             _threads["depth"] -= 1
-            if _threads["depth"] == 0:
-                _set_blas_threads(_threads["n"])
 
 
 # ---------------------------------------------------------------- CPU memory

@@ -26,8 +26,11 @@ def array_backend():
 
 
 @pytest.fixture
-def threads():
-    """Run the body at a chosen thread count; restore the suite's setting afterwards."""
+def threads(monkeypatch):
+    """Run the body at a chosen thread count, as on an idle machine (however busy this one is);
+    restore the suite's setting afterwards."""
+    monkeypatch.setattr(backend, "_busy_elsewhere", lambda: 0.0)
+    monkeypatch.setattr(backend, "_available_cores", lambda: 8)
     before = backend.num_threads()
     yield backend.set_num_threads
     backend.set_num_threads(before)
@@ -135,6 +138,38 @@ def test_set_num_threads_checks_its_argument(threads):
             backend.set_num_threads(bad)
     threads(2)
     assert backend.num_threads() == 2
+
+
+def test_threads_that_other_programs_keep_busy_are_not_used(threads, monkeypatch):
+    threads(4)
+    monkeypatch.setattr(backend, "_available_cores", lambda: 4)
+    for busy, usable in ((0.0, 4), (1.2, 3), (2.6, 1), (7.0, 1)):
+        monkeypatch.setattr(backend, "_busy_elsewhere", lambda: busy)
+        assert backend.usable_threads() == usable
+    threads(1)
+    assert backend.usable_threads() == 1
+
+
+@pytest.mark.skipif(not backend.can_steer_blas(), reason="needs threadpoolctl")
+def test_blas_threads_follow_the_size_of_the_product(threads):
+    libs = backend._blas_libraries()
+    threads(2)
+    backend.blas_threads_for(backend.THREADED_GEMM_FLOPS * 2)
+    assert [lib.get_num_threads() for lib in libs] == [2] * len(libs)
+    backend.blas_threads_for(backend.THREADED_GEMM_FLOPS / 2)
+    assert [lib.get_num_threads() for lib in libs] == [1] * len(libs)
+    with backend.single_threaded_blas():  # a chunked kernel: one thread whatever the size
+        backend.blas_threads_for(backend.THREADED_GEMM_FLOPS * 2)
+        assert [lib.get_num_threads() for lib in libs] == [1] * len(libs)
+
+
+def test_the_busy_estimate_reads_the_machine():
+    first = backend._busy_elsewhere()
+    assert first >= 0.0
+    if sys.platform.startswith("linux"):
+        import time
+        time.sleep(0.3)
+        assert 0.0 <= backend._busy_elsewhere() <= backend._available_cores() + 1
 
 
 def _python(code, **env):

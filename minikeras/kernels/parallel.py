@@ -21,7 +21,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ..backend import can_steer_blas, get_array_module, num_threads, single_threaded_blas
+from ..backend import can_steer_blas, get_array_module, single_threaded_blas, usable_threads
 
 # A kernel is split only when it has at least this much work (multiply-adds or bytes moved,
 # as the caller counts it): below it, handing chunks to threads costs more than it saves.
@@ -43,13 +43,13 @@ def chunks(xp, n, work, min_rows=1):
 
 
 def map_chunks(work, ranges, uses_blas=True):
-    """``[work(r) for r in ranges]``, the calls spread over ``num_threads()`` threads.
+    """``[work(r) for r in ranges]``, the calls spread over ``backend.usable_threads()`` threads.
 
     ``uses_blas``: the chunks call matrix products; they then run in parallel only when BLAS
     can be held at one thread meanwhile (threadpoolctl), so that the cores are not
     oversubscribed.
     """
-    threads = min(num_threads(), len(ranges))
+    threads = min(usable_threads(), len(ranges))
     if threads < 2 or getattr(_inside, "active", False) or (uses_blas and not can_steer_blas()):
         return [work(r) for r in ranges]
     results = [None] * len(ranges)
