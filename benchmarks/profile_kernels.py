@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import time
+import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import workloads  # noqa: E402
@@ -79,7 +80,9 @@ class Profiler:
         self.calls = collections.Counter()
         self.flops = collections.defaultdict(float)
         self.bytes = collections.defaultdict(float)
-        self._functions = [f for f in gc.get_objects() if isinstance(f, autodiff.Function)]
+        with warnings.catch_warnings():  # looking at every object touches deprecated attributes (torch's)
+            warnings.simplefilter("ignore")
+            self._functions = [f for f in gc.get_objects() if isinstance(f, autodiff.Function)]
         self._saved = []
         self._forward_seen = {}
 

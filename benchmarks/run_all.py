@@ -15,7 +15,9 @@ It measures, and writes to ``benchmarks/results/`` (one JSON file per part, plus
 3. where the time of a step goes, kernel by kernel (``profile_kernels.py``), for the CNN and the
    SimpleRNN at both thread counts;
 4. peak memory (RSS) of one epoch (60,000 samples) of the CNN and the SimpleRNN, minikeras and
-   PyTorch each in a fresh process.
+   PyTorch each in a fresh process;
+5. the playground's epochs per second (the web app's default network), redrawing every epoch
+   and not drawing at all (needs the course extra: ipywidgets, matplotlib).
 """
 import argparse
 import json
@@ -172,10 +174,33 @@ def peak_memory(names, samples):
     return out
 
 
+# ----------------------------------------------------------------------------- playground
+
+
+def playground_speed(seconds):
+    """Epochs per second of ``Playground()`` (the web app's defaults), with and without redraws."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        from minikeras.widgets import Playground
+    except ImportError as exc:
+        print(f"  skipped: {exc}", flush=True)
+        return {}
+    import minikeras
+    minikeras.backend.set_num_threads(workloads.default_threads())
+    pg = Playground()
+    pg.benchmark(0.5, redraw=True)  # warm-up
+    out = {"redraw_every_epoch": pg.benchmark(seconds, redraw=True),
+           "no_redraw": pg.benchmark(seconds, redraw=False)}
+    print(f"  playground: {out['redraw_every_epoch']:.0f} epochs/s redrawing every epoch, "
+          f"{out['no_redraw']:.0f} without drawing", flush=True)
+    return out
+
+
 # ----------------------------------------------------------------------------- reports
 
 
-def markdown(meta, limits, speed, profiles, memory):
+def markdown(meta, limits, speed, profiles, memory, playground=None):
     default = str(meta["default_threads"])
     lines = [f"Measured by `python benchmarks/run_all.py` on {meta['machine']} "
              f"({meta['date']}, {meta['wall_minutes']:.0f} min; load average {meta['load_before']:.1f} before, "
@@ -184,15 +209,17 @@ def markdown(meta, limits, speed, profiles, memory):
              f"sgemm: {limits['sgemm_gflops']['1']:.0f} GFLOP/s on 1 thread, "
              f"{limits['sgemm_gflops'][default]:.0f} on {default}; copy bandwidth "
              f"{limits['copy_gbytes']['1']:.0f} and {limits['copy_gbytes'][default]:.0f} GB/s.", "",
-             "| workload | threads | minikeras steps/s | PyTorch steps/s | minikeras / PyTorch | "
+             "| workload | threads | minikeras steps/s | PyTorch steps/s | minikeras / PyTorch (target) | "
              "minikeras / NumPy by hand | % of sgemm limit |", "|---|---|---|---|---|---|---|"]
     for threads in speed:
         for name, row in speed[threads].items():
             best = row["steps_per_second"]
             pct = 100 * row["flops_per_step"] * best["minikeras"] / (limits["sgemm_gflops"][threads] * 1e9)
             torch = f"{best['torch']:.1f}" if "torch" in best else ""
+            target = workloads.TARGETS.get(name)
             vs_torch = (f"**{row['ratio_vs_torch']:.2f}** ({row['ratio_vs_torch_range'][0]:.2f}-"
-                        f"{row['ratio_vs_torch_range'][1]:.2f})") if "ratio_vs_torch" in row else ""
+                        f"{row['ratio_vs_torch_range'][1]:.2f})" + (f" (>= {target})" if target else "")
+                        ) if "ratio_vs_torch" in row else ""
             vs_numpy = (f"{row['ratio_vs_numpy']:.2f} ({row['ratio_vs_numpy_range'][0]:.2f}-"
                         f"{row['ratio_vs_numpy_range'][1]:.2f})") if "ratio_vs_numpy" in row else ""
             lines.append(f"| {workloads.TITLES[name]} | {threads} | {best['minikeras']:.1f} | {torch} | "
@@ -205,6 +232,9 @@ def markdown(meta, limits, speed, profiles, memory):
             cells = [f"{row[f]['peak_rss_mib']:.0f} MiB ({row[f]['data_and_imports_mib']:.0f})"
                      for f in ("minikeras", "torch")]
             lines.append(f"| {workloads.TITLES[name]} | {cells[0]} | {cells[1]} |")
+    if playground:
+        lines += ["", f"Playground (the web app's default network): {playground['redraw_every_epoch']:.0f} epochs/s "
+                  f"redrawing every epoch, {playground['no_redraw']:.0f} without drawing."]
     for result in profiles:
         lines += ["", profile_kernels.format_table(result)]
     return "\n".join(lines) + "\n"
@@ -227,7 +257,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=None, help="alternated runs per contender (default 5)")
     parser.add_argument("--only", nargs="+", choices=workloads.NAMES, help="only these workloads")
     parser.add_argument("--threads", nargs="+", type=int, help="thread counts (default: 1 and all cores)")
-    parser.add_argument("--skip", nargs="+", default=[], choices=["limits", "speed", "profile", "memory"])
+    parser.add_argument("--skip", nargs="+", default=[], choices=["limits", "speed", "profile", "memory", "playground"])
     parser.add_argument("--out", default=RESULTS, help="folder for the JSON and Markdown results")
     parser.add_argument("--readme", action="store_true", help="rewrite the README's speed-table section")
     args = parser.parse_args(argv)
@@ -276,18 +306,25 @@ def main(argv=None):
         print("peak memory of one epoch", flush=True)
         memory = peak_memory([n for n in ("cnn", "simple_rnn") if n in names], 512 if args.quick else 60000)
         _write(args.out, "memory", memory)
+    playground = {}
+    if "playground" not in args.skip:
+        print("playground", flush=True)
+        playground = playground_speed(0.5 if args.quick else 5.0)
+        if playground:
+            _write(args.out, "playground", playground)
     meta["wall_minutes"] = (time.perf_counter() - started) / 60
     meta["load_after"] = os.getloadavg()[0]
     meta["peak_rss_mib_of_this_run"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     _write(args.out, "meta", meta)
     if limits and speed:
-        table = markdown(meta, limits, speed, profiles, memory)
+        table = markdown(meta, limits, speed, profiles, memory, playground)
         with open(os.path.join(args.out, "speed.md"), "w", encoding="utf-8") as fh:
             fh.write(table)
         if args.readme:
             update_readme(table)
     print(f"done in {meta['wall_minutes']:.1f} min; results in {args.out}", flush=True)
-    return {"meta": meta, "limits": limits, "speed": speed, "profiles": profiles, "memory": memory}
+    return {"meta": meta, "limits": limits, "speed": speed, "profiles": profiles, "memory": memory,
+            "playground": playground}
 
 
 def _write(folder, name, data):
