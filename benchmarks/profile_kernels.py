@@ -50,6 +50,14 @@ def forward_cost(name, values, attrs, out):
     return 0, moved
 
 
+PER_LAYER = {"conv2d", "max_pool2d", "batch_normalization_training", "relu"}
+
+
+def _layer_of(name, values):
+    """`` (128, 13, 13, 64)``: the input shape, for the kernels a CNN calls once per layer."""
+    return f" {tuple(values[0].shape)}" if name in PER_LAYER else ""
+
+
 def shapes_of(name, values):
     """What ``backward_cost`` needs to know about a forward call (kept small: no arrays)."""
     if name in ("simple_rnn", "lstm", "gru"):
@@ -90,13 +98,14 @@ class Profiler:
         def timed(*values, **attrs):
             start = self.clock()
             out, cache = fn(*values, **attrs)
-            key = f"{name} forward"
+            key = f"{name} forward{_layer_of(name, values)}"
             self.time[key] += self.clock() - start
             self.calls[key] += 1
             flops, moved = forward_cost(name, values, attrs, out)
             self.flops[key] += flops
             self.bytes[key] += moved
-            self._forward_seen[id(cache)] = (flops, _nbytes(_flat(out)), shapes_of(name, values))
+            self._forward_seen[id(cache)] = (flops, _nbytes(_flat(out)), shapes_of(name, values),
+                                             _layer_of(name, values))
             return out, cache
         return timed
 
@@ -104,12 +113,13 @@ class Profiler:
         def timed(g, cache, needs):
             start = self.clock()
             grads = fn(g, cache, needs)
-            key = f"{name} backward"
-            self.time[key] += self.clock() - start
-            self.calls[key] += 1
+            elapsed = self.clock() - start
             fwd = self._forward_seen.pop(id(cache), None)
+            key = f"{name} backward{fwd[3] if fwd else ''}"
+            self.time[key] += elapsed
+            self.calls[key] += 1
             if fwd is not None:
-                flops, moved = backward_cost(name, fwd, needs, grads)
+                flops, moved = backward_cost(name, fwd[:3], needs, grads)
                 self.flops[key] += flops
                 self.bytes[key] += moved
             return grads
