@@ -243,7 +243,12 @@ def set_threads(n):
     """Give every contender ``n`` threads: minikeras (its kernels and BLAS), PyTorch, and the
     BLAS the NumPy step calls."""
     import minikeras
-    minikeras.backend.set_num_threads(n)
+    if hasattr(minikeras.backend, "set_num_threads"):
+        minikeras.backend.set_num_threads(n)
+    else:  # a minikeras from before its own threads (to measure the "before"): BLAS's threads
+        from threadpoolctl import threadpool_limits
+        import numpy  # noqa: F401  (threadpoolctl sees only the libraries already loaded)
+        set_threads.limit = threadpool_limits(n, user_api="blas")
     try:
         import torch
         torch.set_num_threads(n)

@@ -226,8 +226,11 @@ def test_recurrent_ops_split_the_batch_without_changing_the_result(threads, kind
     states = [rng.standard_normal((b, units)) for _ in range(2 if kind == "lstm" else 1)]
     masks = dict(input_mask=(rng.random((b, f)) > 0.3) / 0.7, state_mask=(rng.random((b, units)) > 0.3) / 0.7)
     arrays = [a.astype(np.float32) for a in arrays + states]
-    masks = {k: v.astype(np.float32) for k, v in masks.items()}
+    masks = {k: v.astype(np.float32) for k, v in masks.items()}  # the dropout masks
     forward, backward = getattr(R, f"{kind}_forward"), getattr(R, f"{kind}_backward")
+    import inspect
+    if "mask" in inspect.signature(forward).parameters:  # a time-step mask (batch, time), where supported
+        masks["mask"] = rng.random((b, t)) > 0.2
     whole = autodiff.function(forward, lambda g, cache, needs: backward(*g, cache, needs))
     split = getattr(ops.rnn, f"_{kind}")
     upstream = [rng.standard_normal((b, t, units)).astype(np.float32)] + \

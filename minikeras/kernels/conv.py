@@ -168,7 +168,7 @@ def conv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid", dilati
             if relu:
                 xp.maximum(zb, zeros[:zb.shape[0]], out=zb)
 
-    map_chunks(forward_rows, chunks(xp, n, z.size * kh * kw * cin))
+    map_chunks(forward_rows, chunks(xp, n, z.size * kh * kw * cin // 16))
     act_cache = z if relu else None
     if not relu and activation != "linear":
         z, act_cache = A.FUSABLE[activation][0](z)
@@ -251,7 +251,7 @@ def conv2d_backward(dy, cache, needs=(True, True, True)):
                     _col2im_into(dxp[b], dcols.reshape(kh * kw, m, oh, ow, cin), geom)
         return dk, db
 
-    parts = map_chunks(backward_rows, chunks(xp, n, dy.size * kh * kw * cin))
+    parts = map_chunks(backward_rows, chunks(xp, n, dy.size * kh * kw * cin // 16))
     dk = sum_in_order([p[0] for p in parts])
     db = sum_in_order([p[1] for p in parts])
     dx = _crop(dxp, pads) if need_dx else None

@@ -13,7 +13,7 @@ the threads run at the same time.
   order: a result is the same, bit for bit, with one thread or eight.
 * The calling thread works too, taking chunks from the same queue as the helpers, so a
   helper that the operating system leaves waiting never holds the kernel up for more than
-  one chunk.
+  one chunk (and one that has not started when the chunks are done is called off).
 * On a GPU, or for little work, ``work`` runs once over the whole batch.
 """
 import itertools
@@ -23,9 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ..backend import can_steer_blas, get_array_module, single_threaded_blas, usable_threads
 
-# A kernel is split only when it has at least this much work (multiply-adds or bytes moved,
-# as the caller counts it): below it, handing chunks to threads costs more than it saves.
-MIN_PARALLEL_WORK = 2_000_000
+# A kernel is split only when it has at least this much work, counted in array elements it
+# reads or writes (a kernel of matrix products counts 16 multiply-adds as one): below it,
+# handing chunks to threads (some tens of microseconds) costs more than it saves.
+MIN_PARALLEL_WORK = 500_000
 MAX_CHUNKS = 8
 
 _pool = {"executor": None, "size": 0}
@@ -70,8 +71,9 @@ def map_chunks(work, ranges, uses_blas=True):
         try:
             drain()
         finally:
-            for h in helpers:
-                h.result()
+            for h in helpers:  # a helper that has not started yet has nothing left to do
+                if not h.cancel():
+                    h.result()
     return results
 
 
