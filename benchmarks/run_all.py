@@ -161,7 +161,9 @@ def peak_memory(names, samples):
     for name in names:
         for framework in ("minikeras", "torch"):
             code = _RSS_SCRIPT.format(here=HERE, name=name, framework=framework, samples=samples)
-            env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+            import minikeras  # the child runs the minikeras this process runs
+            here = os.path.dirname(os.path.dirname(os.path.abspath(minikeras.__file__)))
+            env = dict(os.environ, PYTHONPATH=here + os.pathsep + os.environ.get("PYTHONPATH", ""))
             proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
             if proc.returncode != 0:
                 raise RuntimeError(proc.stderr[-2000:])
