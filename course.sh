@@ -3,6 +3,8 @@
 #   ./course.sh launch     [jupyter args]  the student's JupyterLab: notebooks and released exercises
 #   ./course.sh instructor [jupyter args]  the instructor's JupyterLab: the whole repository, formgrader
 #   ./course.sh test       [pytest args]   the whole test suite
+#   ./course.sh grade ASSIGNMENT [--workers N ...]  autograde every collected submission,
+#                          each in bubblewrap sandboxes (docs/grading.md; --help lists options)
 # Each command first makes sure the environment has what it needs: launch and instructor the
 # course extra (.[course]), test also the test extra (.[test]: pytest, Keras, PyTorch CPU,
 # Playwright). Extra arguments go to JupyterLab or pytest unchanged.
@@ -108,6 +110,10 @@ system_packages() {
     if [ "$1" = test ] && ! command -v chromium >/dev/null 2>&1; then
         apt_install chromium || note "could not install chromium; tests/test_browser.py will skip"
     fi
+    # Graded submissions run in bubblewrap sandboxes (./course.sh grade and its tests).
+    if ! command -v bwrap >/dev/null 2>&1; then
+        apt_install bubblewrap || note "could not install bubblewrap; grading (and its tests) need it"
+    fi
 }
 
 apt_install() {
@@ -199,6 +205,14 @@ run_tests() {
     exec "$VENV/bin/python" -m pytest -n 2 "$@"
 }
 
+# ------------------------------------------------------------------------------- grading
+grade() {
+    setup course   # the course stack (nbgrader, ipykernel); no test reference needed
+    # nbgrader runs `alembic` from the environment's bin/ when it creates the gradebook.
+    export PATH="$VENV/bin:$PATH" OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+    exec "$VENV/bin/python" -m minikeras.grading.run "$@"
+}
+
 # ------------------------------------------------------------------------------- commands
 command=${1:-}
 [ $# -gt 0 ] && shift
@@ -207,8 +221,9 @@ case "$command" in
     launch) launch "$@" ;;
     instructor) instructor "$@" ;;
     test) run_tests "$@" ;;
+    grade) grade "$@" ;;
     *)
-        echo "usage: ./course.sh launch [jupyter args] | instructor [jupyter args] | test [pytest args]" >&2
+        echo "usage: ./course.sh launch [jupyter args] | instructor [jupyter args] | test [pytest args] | grade ASSIGNMENT [--workers N]" >&2
         exit 2
         ;;
 esac

@@ -7,7 +7,7 @@ and datasets, all running on kernels you can read.
 from . import backend
 from . import (activations, callbacks, constraints, datasets, initializers, layers, losses, metrics, models,
                ops, optimizers, preprocessing, regularizers, saving, utils)
-from .autodiff import GradientTape, Tensor, no_grad
+from .autodiff import GradientTape, Tensor, no_grad, value_and_grad
 from .layers import Input, Layer
 from .models import Model, Sequential, clone_model
 from .variables import Variable

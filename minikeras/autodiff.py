@@ -19,7 +19,7 @@ import functools
 from operator import attrgetter
 
 from . import backend
-from .tree import flatten, pack_sequence_as
+from .tree import flatten, map_structure, pack_sequence_as
 
 _recording = contextvars.ContextVar("minikeras_recording", default=True)
 _training = contextvars.ContextVar("minikeras_training", default=None)
@@ -33,11 +33,12 @@ class Tensor:
     Graph fields (set by ``function`` only): ``_parents`` the op's positional inputs,
     ``_needs`` which of them want a gradient, ``_backward``/``_cache`` the kernel's backward
     and what its forward kept. An output of a several-output op has the op's hidden node as
-    its one parent, ``_backward = ROUTE`` and its position in ``_index``.
+    its one parent, ``_backward = ROUTE`` and its position in ``_index``. ``_keras_mask``: the
+    time-step mask a layer attached (Keras's attribute of the same name), None without one.
     """
 
     __slots__ = ("value", "requires_grad", "_parents", "_backward", "_cache", "_needs", "_index",
-                 "_keras_history", "__weakref__")
+                 "_keras_history", "_keras_mask", "_grad", "__weakref__")
     __array_priority__ = 100  # so numpy_array + tensor defers to Tensor.__radd__
 
     def __init__(self, value, requires_grad=False):
@@ -46,6 +47,7 @@ class Tensor:
         self._parents = ()
         self._backward = None
         self._keras_history = None
+        self._keras_mask = None
 
     # -- array-like surface -------------------------------------------------
     @property
@@ -87,8 +89,42 @@ class Tensor:
         for i in range(len(self)):
             yield self[i]
 
+    def __format__(self, spec):
+        # f"{metric.result():.2f}": a 0-d tensor formats as its number (as a torch scalar does).
+        return format(self.value.item() if self.value.ndim == 0 else self.numpy(), spec)
+
     __hash__ = object.__hash__
     # Arithmetic operators are installed by minikeras.ops (which builds on this module).
+
+    # -- the PyTorch-style bridge: ``loss.backward()`` fills ``.grad`` --------------------
+    @property
+    def grad(self):
+        """The gradient ``backward()`` accumulated here (a Tensor), or None."""
+        try:
+            return self._grad
+        except AttributeError:  # (never set: no cost for the tensors that never get one)
+            return None
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = value
+
+    def backward(self, gradient=None):
+        """Add the gradient of this tensor to ``.grad`` of every leaf it depends on (the
+        variables and watched tensors), as PyTorch's ``backward`` does: the gradients
+        accumulate over calls until they are cleared (``model.zero_grad()`` or ``v.grad = None``).
+        A non-scalar tensor needs ``gradient``, the upstream gradient of its shape."""
+        if gradient is None and self.value.ndim != 0:
+            raise RuntimeError(f"backward() without `gradient` needs a scalar tensor; this one has shape "
+                               f"{self.shape}. Pass gradient= (an array of that shape) or reduce it first.")
+        if not self.requires_grad:
+            raise RuntimeError("backward(): this tensor does not depend on any variable or watched tensor, "
+                               "so there is nothing to differentiate (was it computed under no_grad()?).")
+        leaves = _leaves_of(self)
+        for leaf, g in zip(leaves, gradients(self, leaves, gradient)):
+            if g is not None:
+                old = leaf.grad
+                leaf.grad = Tensor(g if old is None else old.value + g)
 
 
 def is_tensor(x):
@@ -259,6 +295,94 @@ def _topological_order(root):
     return order
 
 
+def _leaves_of(root):
+    """The leaves (variables, watched tensors) ``root`` reaches through differentiable edges."""
+    if root._backward is None:
+        return [root]
+    leaves, seen, stack = [], {id(root)}, [root]
+    while stack:
+        node = stack.pop()
+        for parent, need in zip(node._parents, node._needs):
+            if need and id(parent) not in seen:
+                seen.add(id(parent))
+                (stack if parent._backward is not None else leaves).append(parent)
+    return leaves
+
+
+def rebind_leaves(roots, substitutes, stop_at=()):
+    """Re-point the graph behind ``roots``: every edge into a leaf whose ``id`` is a key of
+    ``substitutes`` goes to ``substitutes[id(leaf)]`` instead; the walk does not enter
+    ``stop_at`` (tensors that existed before, whose graphs must stay as they are).
+
+    ``Model.stateless_call`` runs the layers on the model's own variables (holding the given
+    values) and then hands the recorded graph to the tensors it was given, so gradients reach
+    them (``value_and_grad``), not the variables.
+    """
+    seen = {id(t) for t in stop_at}
+    stack = [t for t in roots if isinstance(t, Tensor) and t._backward is not None]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        parents = node._parents
+        if any(id(p) in substitutes for p in parents):
+            new = tuple(substitutes.get(id(p), p) for p in parents)
+            node._needs = tuple(need and (q is p or q.requires_grad) for p, q, need in zip(parents, new, node._needs))
+            node._parents = parents = new
+        for parent, need in zip(parents, node._needs):
+            if need and parent._backward is not None:
+                stack.append(parent)
+
+
+def _zeros_like(value):
+    return backend.get_array_module(value).zeros_like(value)
+
+
+def value_and_grad(fn, argnums=0, has_aux=False):
+    """JAX's ``value_and_grad`` on this engine: ``value_and_grad(f)(x, ...)`` returns
+    ``(f(x, ...), df/dx)`` with the gradient shaped like ``x`` (a list of arrays gives a list).
+
+    The arguments at ``argnums`` (an int or a tuple of them) are wrapped in fresh leaves that
+    require a gradient, so ``f`` may be given plain arrays, as in JAX; ``f`` must return a
+    scalar, or ``(scalar, aux)`` with ``has_aux=True``, which returns ``((value, aux), grads)``.
+    Returned values carry no graph. A leaf the value does not depend on gets zeros (as in JAX).
+    """
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+
+    @functools.wraps(fn)
+    def value_and_gradient(*args, **kwargs):
+        if max(nums) >= len(args):
+            raise TypeError(f"value_and_grad: argnums={argnums} but the function got {len(args)} "
+                            "positional arguments.")
+        args = list(args)
+        leaves = {i: [Tensor(backend.convert_to_array(as_array(x)), requires_grad=True) for x in flatten(args[i])]
+                  for i in nums}
+        for i in nums:
+            args[i] = pack_sequence_as(args[i], leaves[i])
+        token = _recording.set(True)
+        try:
+            out = fn(*args, **kwargs)
+        finally:
+            _recording.reset(token)
+        if has_aux and not (isinstance(out, (tuple, list)) and len(out) == 2):
+            raise TypeError("value_and_grad(has_aux=True): the function must return a pair (value, aux).")
+        value, aux = out if has_aux else (out, None)
+        value = as_tensor(value)
+        if value.value.ndim != 0:
+            raise TypeError(f"value_and_grad: the function must return a scalar, got shape {value.shape}.")
+        grads = iter(gradients(value, [t for i in nums for t in leaves[i]]))
+        packed = [pack_sequence_as(args[i], [Tensor(_zeros_like(t.value) if g is None else g)
+                                             for t, g in zip(leaves[i], grads)]) for i in nums]
+        grad = packed[0] if isinstance(argnums, int) else tuple(packed)
+        value = Tensor(value.value)
+        if has_aux:
+            detached = map_structure(lambda t: Tensor(t.value) if isinstance(t, Tensor) else t, aux)
+            return (value, detached), grad
+        return value, grad
+    return value_and_gradient
+
+
 def gradients(target, sources, output_gradient=None):
     """Raw-array gradients of ``target`` with respect to each tensor in ``sources``.
 
@@ -356,6 +480,6 @@ class GradientTape:
         result = []
         for s, g in zip(flat_sources, totals):
             if g is None and unconnected_gradients == "zero":
-                g = backend.get_array_module(s.value).zeros_like(s.value)
+                g = _zeros_like(s.value)
             result.append(None if g is None else Tensor(g))
         return pack_sequence_as(sources, result)

@@ -194,6 +194,7 @@ class Loss:
         return self.dtype or backend.floatx()
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        mask = _keras_mask(y_pred)
         yp = _pred_tensor(y_pred, self.compute_dtype())
         xp = _xp_of(yp.value)
         dtype = yp.value.dtype
@@ -201,7 +202,7 @@ class Loss:
         values = self.call(yt, yp)
         if not isinstance(values, Tensor):
             values = Tensor(_to_module(values, xp, dtype=dtype))
-        weights = _prepare_weights(self, values.value, sample_weight, None)
+        weights = _prepare_weights(self, values.value, sample_weight, _mask_like(mask, values.value))
         return _reduce_values(values, weights=weights, reduction=self.reduction)
 
     def get_config(self):
@@ -213,6 +214,19 @@ class Loss:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"
+
+
+def _keras_mask(y_pred):
+    """The time-step mask a layer attached to ``y_pred`` (Keras applies it in every loss), or None."""
+    mask = getattr(y_pred, "_keras_mask", None) if isinstance(y_pred, Tensor) else None
+    return None if mask is None else as_array(mask)
+
+
+def _mask_like(mask, v):
+    """A prediction mask on the device of the per-sample values ``v`` (None stays None)."""
+    if mask is None:
+        return None
+    return _to_module(mask, _xp_of(v)).astype(bool, copy=False)
 
 
 def _weights(who, v, sample_weight, mask, reduction):
@@ -262,12 +276,16 @@ def _prepare_weights(loss, v, sample_weight, mask):
 _reduce_values = function(K.reduce_losses_forward, K.reduce_losses_backward, "reduce_losses")
 
 
-def _fused_forward(y_pred, loss, y_true, sample_weight, reduced=True):
+def _fused_forward(y_pred, loss, y_true, sample_weight, reduced=True, pred_mask=None):
     """A built-in loss in one node: its per-sample kernel, then (``reduced``) the weighting and
-    the reduction, whose backward hands the kernel a 0-d gradient when it can."""
+    the reduction, whose backward hands the kernel a 0-d gradient when it can. ``pred_mask``:
+    the mask of y_pred, merged with the loss's own (``ignore_class``) as Keras 3 merges them."""
     v, cache, mask = loss._forward(y_true, y_pred)
     if not reduced:
         return v, (loss, cache, y_pred.shape, None)
+    if pred_mask is not None:
+        pred_mask = _mask_like(pred_mask, v)
+        mask = pred_mask if mask is None else mask & pred_mask
     weights = None if sample_weight is None and mask is None else _prepare_weights(loss, v, sample_weight, mask)
     out, reduce_cache = K.reduce_losses_forward(v, weights, loss.reduction, scalar_grad=True)
     return out, (loss, cache, y_pred.shape, reduce_cache)
@@ -301,7 +319,13 @@ class _FusedLoss(Loss):
         if not self._fused:
             return Loss.__call__(self, y_true, y_pred, sample_weight)
         dtype = self.dtype or backend.floatx()
-        yp = y_pred if y_pred.__class__ is Tensor and y_pred.value.dtype == dtype else _pred_tensor(y_pred, dtype)
+        if y_pred.__class__ is Tensor:
+            mask = y_pred._keras_mask
+            yp = y_pred if y_pred.value.dtype == dtype else _pred_tensor(y_pred, dtype)
+        else:
+            mask, yp = _keras_mask(y_pred), _pred_tensor(y_pred, dtype)
+        if mask is not None:
+            return _fused(yp, loss=self, y_true=y_true, sample_weight=sample_weight, pred_mask=as_array(mask))
         return _fused(yp, loss=self, y_true=y_true, sample_weight=sample_weight)
 
     def _targets(self, y_true, yp):

@@ -14,6 +14,7 @@ from .autodiff import Tensor, as_array, no_grad
 from .kernels import activations as KA
 from .kernels import losses as K
 from .losses import _check_probability_targets, _sparse_labels, _to_module, same_rank
+from .tree import map_structure
 from .variables import Variable
 
 # ---------------------------------------------------------------- helpers
@@ -49,10 +50,69 @@ def _divide_no_nan(xp, a, b):
     return xp.where(nonzero, a, 0) / xp.where(nonzero, b, 1)
 
 
+# ---------------------------------------------------------------- the stateless API
+
+
+class StatelessState:
+    """Keras 3's stateless metric API (JAX-style training steps), for any object with
+    ``variables``, ``update_state``, ``result`` and ``reset_state``.
+
+    The state is given and returned as lists of values, one per entry of ``variables``; the
+    metric's own variables are left as they were. Each call puts copies of the given values
+    into the variables, runs the stateful method and takes the new values out again.
+    """
+
+    def _given_state(self, metric_variables, what):
+        variables = self.variables
+        if metric_variables is None:
+            return variables, [v.value.copy() for v in variables]
+        metric_variables = list(metric_variables)
+        if len(metric_variables) != len(variables):
+            raise ValueError(f"{what}: `metric_variables` must hold one value per entry of "
+                             f"{type(self).__name__}().variables ({len(variables)}), got {len(metric_variables)}.")
+        values = []
+        for v, given in zip(variables, metric_variables):
+            xp = backend.get_array_module(v.value)
+            value = xp.array(_to_module(as_array(given), xp), dtype=v.value.dtype)  # a copy
+            if value.shape != v.value.shape:
+                raise ValueError(f"{what}: the value for variable {v.name!r} of metric {self.name!r} has shape "
+                                 f"{tuple(value.shape)}, expected {tuple(v.value.shape)}.")
+            values.append(value)
+        return variables, values
+
+    def _run_on(self, metric_variables, what, method, *args, **kwargs):
+        """``method(*args, **kwargs)`` with the variables holding ``metric_variables``; returns
+        its result and the variables' new values, the old values back in place."""
+        variables, values = self._given_state(metric_variables, what)
+        saved = [v.value for v in variables]
+        try:
+            for v, value in zip(variables, values):
+                v.value = value
+            out = method(*args, **kwargs)
+            # a result() that returns a state variable itself gets its value now, not the old one
+            out = map_structure(lambda r: Tensor(r.value) if isinstance(r, Variable) else r, out)
+            return out, [Tensor(v.value) for v in variables]
+        finally:
+            for v, value in zip(variables, saved):
+                v.value = value
+
+    def stateless_update_state(self, metric_variables, *args, **kwargs):
+        """The state after ``update_state(*args, **kwargs)`` from ``metric_variables``."""
+        return self._run_on(metric_variables, "stateless_update_state", self.update_state, *args, **kwargs)[1]
+
+    def stateless_result(self, metric_variables):
+        """``result()`` of the state ``metric_variables``."""
+        return self._run_on(metric_variables, "stateless_result", self.result)[0]
+
+    def stateless_reset_state(self):
+        """The state ``reset_state()`` would leave (fresh values; the metric keeps its own)."""
+        return self._run_on(None, "stateless_reset_state", self.reset_state)[1]
+
+
 # ---------------------------------------------------------------- base class
 
 
-class Metric:
+class Metric(StatelessState):
     """Base class: create state with ``add_weight`` in ``__init__``; implement
     ``update_state(y_true, y_pred, sample_weight=None)`` and ``result()``."""
 
@@ -158,6 +218,19 @@ def _samplewise(values, sample_weight, dtype):
     return values, sw
 
 
+def _masked_weights(mask, sample_weight, values, dtype):
+    """The sample weights times a (batch, time) prediction mask; per-sample weights spread over time."""
+    xp = backend.get_array_module(values)
+    m = _to_module(mask, xp, dtype)
+    if sample_weight is None:
+        return m
+    sw = _to_module(sample_weight, xp, dtype)
+    m, sw = same_rank(m, sw)
+    if sw.ndim < m.ndim and tuple(sw.shape) == tuple(m.shape[:sw.ndim]):
+        sw = sw.reshape(sw.shape + (1,) * (m.ndim - sw.ndim))
+    return m * sw
+
+
 # ---------------------------------------------------------------- reductions
 
 
@@ -232,10 +305,13 @@ class MeanMetricWrapper(Mean):
         self._fn_kwargs = kwargs
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        mask = getattr(y_pred, "_keras_mask", None) if isinstance(y_pred, Tensor) else None
         values = self._fn(y_true, y_pred, **self._fn_kwargs)
         values = as_array(values)
         if not hasattr(values, "ndim"):
             values = backend.convert_to_array(values)
+        if mask is not None:  # Keras 3: the prediction's mask joins the sample weights (as 0/1)
+            sample_weight = _masked_weights(as_array(mask), sample_weight, values, self._dtype)
         self._accumulate(values, sample_weight)
 
     def get_config(self):

@@ -1,381 +1,567 @@
-"""The graded assignments through the real nbgrader pipeline.
+"""The graded assignments through the real pipeline: nbgrader plus ``./course.sh grade``.
 
-A temporary course directory gets ``solutions/`` and ``nbgrader_config.py``; then
-``nbgrader generate_assignment`` makes the student versions, hand-made submissions are
-placed in ``submitted/`` and ``nbgrader autograde`` scores each one (timed), feedback and
-the CSV export are generated, and the results are read back through nbgrader's Gradebook.
+Assignments are discovered from ``solutions/*/grading/spec.py``; what is submitted comes
+from each assignment's ``grading/catalogue.toml`` (nothing is written here per assignment):
 
-The submissions:
+* alice: the solution (full marks, graded alone first: its log must show no warning);
+* bob: the untouched release (zero);
+* ``round<k>``: the solution with one catalogued mistake in each task (tasks are graded
+  independently, so k rounds carry the whole catalogue; a mistake that hangs gets a round of
+  its own): every mistake must cost exactly its task, and be named by its own hint;
+* ``h-<id>``: every hostile submission: it must gain nothing, be flagged when the catalogue
+  says so, and harm nobody (course files, other submissions and the gradebook unchanged,
+  alice graded in parallel with them still full marks).
 
-* alice  - the solutions, copied into the release notebooks (full marks);
-* bob    - the untouched release (zero, no crash);
-* dave   - alice, but ``train_perceptron`` never returns (that cell times out, nothing else lost);
-* erin   - wrong answers of several kinds: a wrong value, a call into minikeras's own kernel
-           (passes the visible test, fails the hidden one), a self-consistent identity
-           sigmoid (a gradient check against its own forward would pass it), an unstable
-           softmax, a Dense backward that forgets the activation, an untrained MLP;
-* carol  - erin's answers with every test cell rewritten to pass; the tests are restored
-           from the gradebook, so carol scores exactly what erin does.
-
-The whole module takes about two minutes on two CPU cores; most of it is kernel start-up.
+Everything runs in bubblewrap sandboxes, two workers, with short time limits (a cell gets 8 s;
+the MLP's CPU budget is lowered to 10 s). It skips where nbgrader or bwrap cannot run.
 """
+import collections
 import csv
+import glob
+import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = {"01_perceptron": "perceptron.ipynb", "02_mlp": "mlp.ipynb"}
-COURSE_ID = "minikeras-dl"
-LOOP_TIMEOUT = 5  # seconds per cell for the infinite-loop submission
-MAX_SECONDS_PER_SUBMISSION = 90
-
 pytest.importorskip("nbgrader")
+
+from minikeras.grading import catalogue, guard, judge, sandbox, static  # noqa: E402
+from minikeras.grading.runtime import calls, wire  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = sorted(p.parent.parent.name for p in ROOT.glob("solutions/*/grading/spec.py"))
+TIMEOUT, GRACE, MLP_BUDGET = 8, 2, 10
+STATE = ("autograded", "feedback", ".grading", "gradebook.db", "grades.csv")
 
 
 @pytest.fixture(autouse=True)
 def array_backend():
-    """Overrides the per-backend parametrisation of conftest: nbgrader runs its own kernels."""
+    """Overrides conftest's per-backend parametrisation: grading runs its own processes."""
     yield "numpy"
 
 
-# ---------------------------------------------------------------- submissions
-
-ERIN = {
-    "01_perceptron": {
-        # wrong value: sgn(0) must be 0
-        "step_functions": """
-def heaviside(z):
-    return (np.asarray(z) >= 0).astype(float)
-
-
-def sgn(z):
-    return np.where(np.asarray(z) >= 0, 1.0, -1.0)
-""",
-        # right values, but computed by minikeras's own kernel
-        "relu": """
-from minikeras.kernels.activations import relu_backward as _library_relu_backward
-from minikeras.kernels.activations import relu_forward as _library_relu
-
-
-def relu_forward(x):
-    return _library_relu(x)
-
-
-def relu_backward(dy, cache):
-    return _library_relu_backward(dy, cache)
-""",
-        # an identity "sigmoid" whose backward is consistent with it
-        "sigmoid_tanh": """
-def sigmoid_forward(x):
-    return x, x
-
-
-def sigmoid_backward(dy, cache):
-    return dy
-
-
-def tanh_forward(x):
-    y = np.tanh(x)
-    return y, y
-
-
-def tanh_backward(dy, cache):
-    return dy * (1 - cache * cache)
-""",
-    },
-    "02_mlp": {
-        # overflows for large logits
-        "softmax": """
-def softmax_forward(x, axis=-1):
-    e = np.exp(x)
-    y = e / e.sum(axis=axis, keepdims=True)
-    return y, (y, axis)
-
-
-def softmax_backward(dy, cache):
-    y, axis = cache
-    return y * (dy - (dy * y).sum(axis=axis, keepdims=True))
-""",
-        # right values through keras.ops
-        "categorical_crossentropy": """
-def categorical_crossentropy_forward(y_true, y_pred, from_logits=False):
-    log_probs = np.asarray(keras.ops.log_softmax(y_pred))
-    return -(y_true * log_probs).sum(axis=-1), (y_true, log_probs)
-
-
-def categorical_crossentropy_backward(dloss, cache):
-    y_true, log_probs = cache
-    return dloss[:, None] * (np.exp(log_probs) * y_true.sum(axis=-1, keepdims=True) - y_true)
-""",
-        # forgets to go back through the activation
-        "dense_backward": """
-def dense_backward(dy, cache, needs=(True, True, True)):
-    x, kernel, has_bias, activation, act_cache = cache
-    n_in, units = kernel.shape
-    dz = dy
-    dx = dz @ kernel.T if needs[0] else None
-    dkernel = x.reshape(-1, n_in).T @ dz.reshape(-1, units) if needs[1] else None
-    dbias = dz.reshape(-1, units).sum(axis=0) if has_bias and needs[2] else None
-    return dx, dkernel, dbias
-""",
-        # never trained
-        "build_and_train": """
-def build_and_train(x_train, y_train):
-    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10)])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    return model
-""",
-    },
-}
-# The grade cells each of erin's mistakes must cost, and nothing else.
-ERIN_WRONG = {
-    "01_perceptron": {"test_step_functions", "test_relu", "test_sigmoid_tanh"},
-    "02_mlp": {"test_softmax", "test_categorical_crossentropy", "test_dense_backward", "test_mlp"},
-}
-DAVE = {"train_perceptron": """
-def train_perceptron(X, y, lr=1.0, max_epochs=100):
-    while True:
-        pass
-"""}
-
-
-def nbgrader_meta(cell):
+def _meta(cell):
     return cell.metadata.get("nbgrader", {})
 
 
-def strip_solution(source):
-    return "\n".join(line for line in source.splitlines()
-                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+def _notebook(kind, assignment):
+    spec = judge.load_spec(str(ROOT / "solutions" / assignment))
+    return nbformat.read(ROOT / kind / assignment / spec.NOTEBOOK, as_version=4)
 
 
-def make_submission(course, assignment, overrides=None, tamper=False, blank=False):
-    """The release notebook with its answer cells filled in (from the solutions unless
-    overridden); ``tamper`` rewrites every test cell so that it trivially passes."""
-    nb_name = NOTEBOOKS[assignment]
-    release = nbformat.read(course / "exercises" / assignment / nb_name, as_version=4)
-    source = nbformat.read(course / "solutions" / assignment / nb_name, as_version=4)
-    answers = {nbgrader_meta(c)["grade_id"]: c.source for c in source.cells if nbgrader_meta(c).get("solution")}
-    overrides = overrides or {}
-    for cell in release.cells:
-        meta = nbgrader_meta(cell)
-        if meta.get("solution") and not blank:
-            gid = meta["grade_id"]
-            cell.source = overrides[gid].strip() if gid in overrides else strip_solution(answers[gid])
-        elif meta.get("grade") and tamper:
-            cell.source = "print('all tests passed')  # edited by the student"
-    return release
+# -------------------- no pipeline needed
 
-
-# ---------------------------------------------------------------- the course
-
-def run_nbgrader(course, *args, timeout=600, errors_expected=False):
-    env = dict(os.environ)
-    # nbgrader calls the `alembic` executable when it creates a gradebook: put the
-    # interpreter's bin/ first on PATH so the one installed next to nbgrader is found.
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env.pop("NBGRADER_EXECUTION", None)
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{log[-4000:]}"
-    assert errors_expected or "| ERROR]" not in log, f"nbgrader {' '.join(args)} logged an error:\n{log[-4000:]}"
-    return log
-
-
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    course = tmp_path_factory.mktemp("course")
-    shutil.copytree(ROOT / "solutions", course / "solutions",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
-    for assignment in NOTEBOOKS:
-        run_nbgrader(course, "generate_assignment", assignment)
-
-    submissions = {
-        "alice": {a: make_submission(course, a) for a in NOTEBOOKS},
-        "bob": {a: make_submission(course, a, blank=True) for a in NOTEBOOKS},
-        "erin": {a: make_submission(course, a, ERIN[a]) for a in NOTEBOOKS},
-        "carol": {a: make_submission(course, a, ERIN[a], tamper=True) for a in NOTEBOOKS},
-        "dave": {"01_perceptron": make_submission(course, "01_perceptron", DAVE)},
-    }
-
-    def submit(student, assignment):
-        folder = course / "submitted" / student / assignment
-        folder.mkdir(parents=True)
-        nbformat.write(submissions[student][assignment], folder / NOTEBOOKS[assignment])
-        (folder / "timestamp.txt").write_text("2025-01-15 12:00:00.000000 UTC")
-
-    # One autograde run per assignment for the regular submissions (as an instructor would
-    # run it), one more with a short cell timeout for the infinite loop. The seconds each
-    # submission took are read off the write times of the autograded notebooks.
-    seconds = {}
-    for assignment in NOTEBOOKS:
-        for students, extra in ((["alice", "bob", "carol", "erin"], []),
-                                (["dave"], [f"--Execute.timeout={LOOP_TIMEOUT}"])):
-            students = [s for s in students if assignment in submissions[s]]
-            if not students:
-                continue
-            for student in students:  # dave hands in only after the regular run
-                submit(student, assignment)
-            start = time.time()
-            run_nbgrader(course, "autograde", assignment, *extra,
-                         *([] if len(students) > 1 else ["--student", students[0]]),
-                         errors_expected="dave" in students)
-            done = sorted((os.path.getmtime(course / "autograded" / s / assignment / NOTEBOOKS[assignment]), s)
-                          for s in students)
-            for (finished, student), before in zip(done, [start] + [t for t, _ in done]):
-                seconds[(assignment, student)] = finished - before
-    for assignment in NOTEBOOKS:
-        run_nbgrader(course, "generate_feedback", assignment)
-    run_nbgrader(course, "export")
-    (course / "autograde_seconds.json").write_text(
-        json.dumps({f"{a}/{s}": round(t, 1) for (a, s), t in seconds.items()}, indent=1))
-    return {"dir": course, "seconds": seconds, "students": submissions}
-
-
-def gradebook(course):
-    from nbgrader.api import Gradebook
-    return Gradebook(f"sqlite:///{course['dir'] / 'gradebook.db'}", course_id=COURSE_ID)
-
-
-def cell_scores(course, assignment, student):
-    """{grade cell id: (auto score, max score)} for one submission, from the gradebook."""
-    with gradebook(course) as gb:
-        sub = gb.find_submission(assignment, student)
-        return {g.name: (g.auto_score, g.max_score) for nb in sub.notebooks for g in nb.grades}
-
-
-def total(course, assignment, student):
-    with gradebook(course) as gb:
-        sub = gb.find_submission(assignment, student)
-        return sub.score, sub.max_score
-
-
-def max_points(assignment):
-    nb = nbformat.read(ROOT / "solutions" / assignment / NOTEBOOKS[assignment], as_version=4)
-    return {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"] for c in nb.cells
-            if nbgrader_meta(c).get("grade")}
-
-
-# ---------------------------------------------------------------- tests
-
-@pytest.mark.parametrize("assignment", list(NOTEBOOKS))
-def test_assignment_has_six_graded_tasks_with_hidden_tests(assignment):
-    nb = nbformat.read(ROOT / "solutions" / assignment / NOTEBOOKS[assignment], as_version=4)
-    tests = [c for c in nb.cells if nbgrader_meta(c).get("grade")]
-    assert len(tests) >= 6
-    for cell in tests:
-        src = cell.source
-        assert "### BEGIN HIDDEN TESTS" in src and "### END HIDDEN TESTS" in src, nbgrader_meta(cell)["grade_id"]
-        hidden = src.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
-        assert "minikeras.grading" in hidden and len(hidden.strip().splitlines()) <= 4
-        last = src.strip().splitlines()[-1]
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_test_cell_is_a_task_of_the_spec(assignment):
+    spec = judge.load_spec(str(ROOT / "solutions" / assignment))
+    nb = _notebook("solutions", assignment)
+    grade_cells = [c for c in nb.cells if _meta(c).get("grade")]
+    assert {_meta(c)["grade_id"] for c in grade_cells} == set(spec.TASK_BY_ID)
+    for cell in grade_cells:
+        gid = _meta(cell)["grade_id"]
+        hidden = cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+        assert f'collect.task("{gid}"' in hidden, gid  # the hidden block only collects
+        last = cell.source.strip().splitlines()[-1]
         assert last.startswith(("print(", "assert ")), f"test cells must not end with an expression: {last!r}"
     assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), "strip outputs in solutions/"
 
 
-@pytest.mark.parametrize("assignment", list(NOTEBOOKS))
-def test_solutions_get_full_marks(course, assignment):
-    scores = cell_scores(course, assignment, "alice")
-    assert scores == {k: (v, v) for k, v in max_points(assignment).items()}
-    assert total(course, assignment, "alice") == (sum(max_points(assignment).values()),) * 2
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_catalogue_covers_every_task(assignment):
+    cat = catalogue.load(str(ROOT / "solutions" / assignment))
+    spec = judge.load_spec(str(ROOT / "solutions" / assignment))
+    counts = collections.Counter(m.task for m in cat.mistakes)
+    assert set(counts) == set(spec.TASK_BY_ID)
+    assert min(counts.values()) >= 4, counts
+    answer_cells = {_meta(c)["grade_id"] for c in _notebook("solutions", assignment).cells if _meta(c).get("solution")}
+    for m in cat.mistakes:
+        assert set(m.cells) <= answer_cells, m.id
+    print(f"\n{assignment}: {len(cat.mistakes)} catalogued mistakes, {len(cat.hostile)} hostile submissions")
 
 
-@pytest.mark.parametrize("assignment", list(NOTEBOOKS))
+def test_catalogue_kinds_cover_the_list_of_the_issue():
+    kinds = {m.kind for a in ASSIGNMENTS for m in catalogue.load(str(ROOT / "solutions" / a)).mistakes}
+    assert {"boundary", "sign", "axis", "forgotten-term", "wrong-cache", "hard-coded", "shape", "library"} <= kinds
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_reference_passes_its_own_checks_and_inputs_are_fresh(assignment):
+    spec = judge.load_spec(str(ROOT / "solutions" / assignment))
+    first, second = judge.make_cases(spec), judge.make_cases(spec)
+    for task in spec.TASKS:
+        if task.where != "replay":
+            continue
+        verdict = judge.judge_task(task, first[task.id], judge.reference_records(task, first[task.id]))
+        assert verdict.passed, (task.id, verdict.message)
+    assert judge.wire_cases(first, "replay", spec) != judge.wire_cases(second, "replay", spec)
+    assert judge.wire_cases(judge.make_cases(spec, seed=5)) == judge.wire_cases(judge.make_cases(spec, seed=5))
+
+
+def test_wire_round_trip_and_refusals():
+    value = (np.arange(6, dtype=np.float32).reshape(2, 3), [1, 2.5, float("nan")], {"a": None, "b": True},
+             np.float64(3.5), "text", np.zeros((0, 4), dtype=np.int64))
+    back = wire.loads(wire.dumps(value))
+    assert back[0].dtype == np.float32 and np.array_equal(back[0], value[0])
+    assert back[1][:2] == [1, 2.5] and np.isnan(back[1][2]) and back[2] == {"a": None, "b": True}
+    assert isinstance(back[3], np.float64) and back[4] == "text" and back[5].shape == (0, 4)
+    assert isinstance(wire.loads(wire.dumps(object())), wire.Unsupported)  # never pickled
+    assert isinstance(wire.loads(wire.dumps(np.array([object()]))), wire.Unsupported)
+    for bad in ('{"$a": "|O", "s": [1], "b": ""}', '{"$a": "<f8", "s": [4], "b": "AAAA"}', '{"x": 1}',
+                '{"$a": "<f8", "s": [100000000, 100000000], "b": ""}'):
+        with pytest.raises(wire.WireError):
+            wire.loads(bad)
+
+
+def test_calls_record_errors_warnings_and_in_place_changes():
+    def overflow(x):
+        return np.exp(x)
+
+    def in_place(x):
+        x += 1
+        return x
+
+    case = {"steps": [{"fn": "overflow", "args": [np.array([1000.0])]}, {"fn": "in_place", "args": [np.ones(2)]},
+                      {"fn": "missing", "args": []}, {"fn": "in_place", "args": [wire.OutRef([1])]}]}
+    records = calls.run_case(case, {"overflow": overflow, "in_place": in_place})
+    assert records[0]["error"]["type"] == "FloatingPointError"
+    assert records[1]["mutated"] == [0] and records[2] == {"missing": "missing"}
+    assert np.array_equal(records[3]["ok"], [3.0, 3.0])  # an earlier step's own result
+
+
+def test_copied_and_recompiled_kernels_are_recognised_by_contents():
+    import inspect
+    import types
+
+    from minikeras.kernels import activations as A
+    copy = types.FunctionType(A.sigmoid_forward.__code__, dict(A.__dict__), "mine")
+    scope = dict(A.__dict__)
+    exec(compile(inspect.getsource(A.softmax_forward).replace("softmax_forward", "smax"), "<student>", "exec"), scope)
+    assert guard.matches_library(copy.__code__) and guard.matches_library(scope["smax"].__code__)
+    with pytest.raises(guard.KernelBlockedError):
+        with guard.library_blocked():
+            copy(np.ones(3))
+    with pytest.raises(guard.KernelBlockedError):
+        with guard.library_blocked():
+            scope["smax"](np.ones((2, 3)))
+
+    def honest(x):
+        y = np.maximum(x, 0)
+        return y, y
+    with guard.library_blocked():
+        assert np.array_equal(honest(np.array([-1.0, 2.0]))[0], [0.0, 2.0])
+    assert not guard.matches_library(honest.__code__)
+
+
+def test_static_scan_flags_attacks_and_copies_but_not_honest_answers():
+    honest = _notebook("solutions", ASSIGNMENTS[0])
+    cells = [(_meta(c).get("grade_id", "?"), catalogue.strip_solution(c.source)) for c in honest.cells
+             if c.cell_type == "code" and not (_meta(c).get("locked") and not _meta(c).get("solution"))]
+    assert static.scan(cells) == ([], [])
+    copies, signs = static.scan([("x", "%time 1 + 1\n!ls\n")])
+    assert copies == [] and signs == []  # IPython syntax is not an attack
+    pasted = catalogue.expand("def get_array_module(x):\n    return np\n\n\n"
+                              "{{source:minikeras.kernels.activations.softmax_forward}}")
+    copies, _ = static.scan([("softmax", pasted)])
+    assert copies and copies[0][1] == "softmax_forward"
+    _, signs = static.scan([("a", "get_ipython().set_custom_exc((Exception,), f)"),
+                            ("b", "import sqlite3\nsqlite3.connect('../../../gradebook.db')"),
+                            ("c", "from minikeras.grading import collect\ncollect.task = print")])
+    assert {label for label, _ in signs} == {"a", "b", "c"}
+
+
+def test_feedback_hides_only_test_cells_hidden_blocks():
+    from minikeras.grading.feedback import HideHiddenTests
+    nb = nbformat.v4.new_notebook()
+    answer = nbformat.v4.new_code_cell("### BEGIN HIDDEN TESTS  (a student's comment)\nx = 1",
+                                       metadata={"nbgrader": {"solution": True, "grade": False}})
+    test = nbformat.v4.new_code_cell("assert x\n### BEGIN HIDDEN TESTS\ncheck_secretly(x)\n### END HIDDEN TESTS\n",
+                                     metadata={"nbgrader": {"grade": True, "solution": False}})
+    test.outputs = [nbformat.v4.new_output("error", ename="E", evalue="e",
+                                           traceback=["----> 3 check_secretly(x)", "E: e"])]
+    nb.cells = [answer, test]
+    nb, _ = HideHiddenTests().preprocess(nb, {})
+    assert "check_secretly" not in json.dumps(nb) and "a student's comment" in nb.cells[0].source
+
+
+# -------------------- the sandbox itself
+
+def _need_sandbox():
+    ok, why = sandbox.probe()
+    if not ok:
+        pytest.skip(why)
+
+
+PROBE = r"""
+import json, os, socket, sys
+out = {"uid": os.getuid(), "root": sorted(os.listdir("/")), "pids": len([p for p in os.listdir("/proc") if p.isdigit()])}
+try:
+    socket.create_connection(("1.1.1.1", 80), timeout=2); out["net"] = True
+except OSError:
+    out["net"] = False
+for path in (sys.prefix + "/planted", "/usr/planted", os.environ["COURSE"] + "/planted", "/home/student/ok"):
+    try:
+        open(path, "w").write("x"); out[path] = "written"
+    except OSError as exc:
+        out[path] = exc.strerror
+out["course"] = os.path.exists(os.environ["COURSE"] + "/gradebook.db")
+import mypkg
+out["package"] = mypkg.VALUE
+out["beside_package"] = sorted(os.listdir(os.environ["COURSE"] + "/pkg"))
+out["datasets"] = os.listdir("/usr/share/datasets") if os.path.isdir("/usr/share/datasets") else []
+try:
+    bytearray(3 << 30); out["memory"] = "allocated"
+except MemoryError:
+    out["memory"] = "refused"
+kids = 0
+try:
+    for _ in range(500):
+        if os.fork() == 0:
+            import time; time.sleep(5); os._exit(0)
+        kids += 1
+except OSError:
+    pass
+out["forks"] = kids
+print(json.dumps(out))
+"""
+
+
+def test_sandbox_isolates_a_process(tmp_path):
+    _need_sandbox()
+    course = tmp_path / "course"
+    (course / "home").mkdir(parents=True)
+    (course / "gradebook.db").write_text("secret")
+    (course / "pkg" / "mypkg").mkdir(parents=True)
+    (course / "pkg" / "mypkg" / "__init__.py").write_text("VALUE = 42\n")
+    (course / "pkg" / "solutions.txt").write_text("secret")
+    box = sandbox.Sandbox(sandbox.Limits(memory_mb=1024, processes=32))
+    box.packages = [str(course / "pkg" / "mypkg")]
+    box.bind("home", course / "home", "/home/student", writable=True)
+    box.prepare_writable(course / "home")
+    box.env = {"COURSE": str(course)}
+    proc = box.popen([sys.executable, "-c", PROBE], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate(timeout=120)
+    sandbox.kill_tree(proc)
+    result = json.loads(out.decode().strip().splitlines()[-1])
+    assert result["net"] is False and result["course"] is False and result["datasets"] == []
+    assert result["package"] == 42 and result["beside_package"] == ["mypkg"]
+    assert result["/home/student/ok"] == "written" and (course / "home" / "ok").exists()
+    assert result[sys.prefix + "/planted"] != "written" and result["/usr/planted"] != "written"
+    assert not (course / "planted").exists()  # (a folder of that name inside is the sandbox's own tmpfs)
+    assert result["memory"] == "refused"
+    assert result["pids"] < 10 and result["uid"] != 0
+    if os.geteuid() == 0:  # per-sandbox process limit (without root it is per user: docs/grading.md)
+        assert result["forks"] < 32
+    assert set(result["root"]) <= {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "proc", "dev",
+                                   "tmp", "home", str(sys.prefix).split("/")[1], str(sys.base_prefix).split("/")[1],
+                                   str(ROOT).split("/")[1]}
+
+
+# -------------------- the pipeline
+
+def run_cli(course, *args, timeout=1800, check=True):
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+               OPENBLAS_NUM_THREADS="1", MINIKERAS_OFFLINE="1")
+    env.pop("NBGRADER_EXECUTION", None)
+    proc = subprocess.run([sys.executable, *args], cwd=course, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    log = proc.stdout + proc.stderr
+    if check:
+        assert proc.returncode == 0, f"{' '.join(args)} failed:\n{log[-6000:]}"
+    return log
+
+
+def nbgrader(course, *args, **kw):
+    return run_cli(course, "-m", "nbgrader", *args, **kw)
+
+
+def grade(course, assignment, *extra, **kw):
+    return run_cli(course, "-m", "minikeras.grading.run", assignment, "--workers", "2", "--timeout", str(TIMEOUT),
+                   "--grace", str(GRACE), "--cpu-budget", f"test_mlp={MLP_BUDGET}", *extra, **kw)
+
+
+def mistake_rounds(cat):
+    """Rounds of at most one mistake per task; a mistake that hangs or costs more tasks goes alone."""
+    alone = [m for m in cat.mistakes if m.symptom == "timeout" or (m.lost and set(m.lost) != {m.task})]
+    by_task = collections.defaultdict(list)
+    for m in cat.mistakes:
+        if m not in alone:
+            by_task[m.task].append(m)
+    depth = max(len(v) for v in by_task.values())
+    return [[v[i] for v in by_task.values() if i < len(v)] for i in range(depth)] + [[m] for m in alone]
+
+
+def fashion_available():
+    from minikeras.datasets import _files, fashion_mnist
+    return all(_files.find(spec, fashion_mnist.SUBDIRS) for spec in fashion_mnist.FILES.values())
+
+
+def snapshot(folder, skip=STATE):
+    out = {}
+    for path in sorted(Path(folder).rglob("*")):
+        rel = path.relative_to(folder)
+        if rel.parts[0] in skip or rel.name.startswith("grades-") or "__pycache__" in rel.parts or not path.is_file():
+            continue
+        out[str(rel)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    _need_sandbox()
+    assignments = [a for a in ASSIGNMENTS if a != "02_mlp" or fashion_available()]
+    course = tmp_path_factory.mktemp("course")
+    shutil.copytree(ROOT / "solutions", course / "solutions",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    info = {"dir": course, "assignments": assignments, "subs": {}, "logs": {}}
+    for assignment in assignments:
+        nbgrader(course, "generate_assignment", assignment)
+        cat = catalogue.load(str(course / "solutions" / assignment))
+        release = nbformat.read(course / "exercises" / assignment / cat.notebook, as_version=4)
+        solution = nbformat.read(course / "solutions" / assignment / cat.notebook, as_version=4)
+        subs = {"alice": ("solution", None), "bob": ("release", None)}
+        notebooks = {"alice": catalogue.build_submission(release, solution),
+                     "bob": catalogue.build_submission(release, solution, base="release")}
+        for k, entries in enumerate(mistake_rounds(cat)):
+            cells = {}
+            for m in entries:
+                assert not set(cells) & set(m.cells), f"two mistakes of round {k} change the same cell"
+                cells.update(m.cells)
+            notebooks[f"round{k}"] = catalogue.build_submission(release, solution, cells=cells)
+            subs[f"round{k}"] = ("mistakes", entries)
+        for h in cat.hostile:
+            if h.root_only and os.geteuid() != 0:
+                continue
+            notebooks[f"h-{h.id}"] = catalogue.hostile_submission(h, release, solution)
+            subs[f"h-{h.id}"] = ("hostile", h)
+        for student, nb in notebooks.items():
+            folder = course / "submitted" / student / assignment
+            folder.mkdir(parents=True)
+            nbformat.write(nb, folder / cat.notebook)
+            (folder / "timestamp.txt").write_text("2025-01-15 12:00:00.000000 UTC")
+        info["subs"][assignment] = subs
+    info["before"] = snapshot(course)
+    info["package_before"] = snapshot(ROOT / "minikeras", skip=())
+    for assignment in assignments:
+        start = time.monotonic()
+        info["logs"][(assignment, "alice")] = grade(course, assignment, "--student", "alice")
+        info["logs"][(assignment, "all")] = grade(course, assignment)
+        info["logs"][(assignment, "again")] = grade(course, assignment)
+        info.setdefault("seconds", {})[assignment] = time.monotonic() - start
+        nbgrader(course, "generate_feedback", assignment)
+    nbgrader(course, "export")
+    return info
+
+
+def record(course, assignment, student):
+    with open(course["dir"] / ".grading" / assignment / "done" / f"{student}.json") as f:
+        return json.load(f)
+
+
+def lost_tasks(rec):
+    return {t for t, (score, max_score) in rec["tasks"].items() if score != max_score}
+
+
+def assignments_of(course, wanted=None):
+    if wanted and wanted not in course["assignments"]:
+        pytest.skip(f"{wanted} needs Fashion-MNIST, which is not on this machine")
+    return course["assignments"]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_full_marks_and_no_warning(course, assignment):
+    assignments_of(course, assignment)
+    rec = record(course, assignment, "alice")
+    assert rec["score"] == rec["max_score"] > 0 and not rec["flags"]
+    log = course["logs"][(assignment, "alice")]
+    assert "WARNING" not in log.upper() and "Warning" not in log, log  # no checksum, database or config noise
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_untouched_release_scores_zero(course, assignment):
-    assert total(course, assignment, "bob") == (0, sum(max_points(assignment).values()))
-    with gradebook(course) as gb:
-        assert not gb.find_submission(assignment, "bob").needs_manual_grade
+    assignments_of(course, assignment)
+    rec = record(course, assignment, "bob")
+    assert rec["score"] == 0 and not rec["flags"]
 
 
-@pytest.mark.parametrize("assignment", list(NOTEBOOKS))
-def test_wrong_answers_lose_exactly_their_tasks(course, assignment):
-    points = max_points(assignment)
-    want = {k: (0 if k in ERIN_WRONG[assignment] else v, v) for k, v in points.items()}
-    assert cell_scores(course, assignment, "erin") == want
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_each_mistake_loses_exactly_its_task_and_is_named(course, assignment):
+    assignments_of(course, assignment)
+    named, total, missed, problems = 0, 0, 0, []
+    for student, (kind, entries) in course["subs"][assignment].items():
+        if kind != "mistakes":
+            continue
+        rec = record(course, assignment, student)
+        want = set().union(*(set(m.lost or [m.task]) for m in entries))
+        if lost_tasks(rec) != want:
+            missed += len(want - lost_tasks(rec))
+            problems.append(f"{student}: lost {sorted(lost_tasks(rec))}, expected {sorted(want)}")
+        for m in entries:
+            total += 1
+            got = rec["verdicts"][m.task]["mistake"]
+            named += got == m.id
+            if got != m.id:
+                problems.append(f"{m.id}: diagnosed as {got}")
+        assert not rec["flags"], (student, rec["flags"])
+    print(f"\n{assignment}: {total} catalogued mistakes, caught {total - missed}/{total}, "
+          f"right hint {named}/{total} ({named / total:.0%})")
+    assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("assignment", list(NOTEBOOKS))
-def test_edited_test_cells_are_restored(course, assignment):
-    assert cell_scores(course, assignment, "carol") == cell_scores(course, assignment, "erin")
-    graded = nbformat.read(course["dir"] / "autograded" / "carol" / assignment / NOTEBOOKS[assignment], as_version=4)
-    source = nbformat.read(ROOT / "solutions" / assignment / NOTEBOOKS[assignment], as_version=4)
-    want = {nbgrader_meta(c)["grade_id"]: c.source for c in source.cells if nbgrader_meta(c).get("grade")}
-    got = {nbgrader_meta(c)["grade_id"]: c.source for c in graded.cells if nbgrader_meta(c).get("grade")}
-    assert got == want
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_hostile_submissions_gain_nothing(course, assignment):
+    assignments_of(course, assignment)
+    spec = judge.load_spec(str(ROOT / "solutions" / assignment))
+    held, problems = 0, []
+    for student, (kind, h) in course["subs"][assignment].items():
+        if kind != "hostile":
+            continue
+        rec = record(course, assignment, student)
+        want = set(spec.TASK_BY_ID) if h.lost == "all" else set(h.lost)
+        ok = lost_tasks(rec) == want and bool(rec["flags"]) == h.flagged
+        held += ok
+        if not ok:
+            problems.append(f"{h.id}: lost {sorted(lost_tasks(rec))} (expected {sorted(want)}), flags {rec['flags']}")
+    print(f"\n{assignment}: hostile submissions held {held}/{held + len(problems)}")
+    assert not problems, "\n".join(problems)
 
 
-def test_infinite_loop_times_out_and_costs_only_its_task(course):
-    points = max_points("01_perceptron")
-    want = {k: (0 if k == "test_train_perceptron" else v, v) for k, v in points.items()}
-    assert cell_scores(course, "01_perceptron", "dave") == want
-    graded = nbformat.read(course["dir"] / "autograded" / "dave" / "01_perceptron" / "perceptron.ipynb",
-                           as_version=4)
-    cell = next(c for c in graded.cells if nbgrader_meta(c).get("grade_id") == "test_train_perceptron")
-    assert any(o.get("ename") in ("CellTimeoutError", "KeyboardInterrupt") for o in cell.outputs)
+def test_hostile_submissions_harm_nobody(course):
+    from nbgrader.api import Gradebook
+    assert snapshot(course["dir"]) == course["before"]  # course root, solutions/, exercises/, submissions
+    assert snapshot(ROOT / "minikeras", skip=()) == course["package_before"]
+    assert not list(course["dir"].rglob("planted*")) and not list((ROOT / "minikeras").rglob("planted*"))
+    with Gradebook(f"sqlite:///{course['dir'] / 'gradebook.db'}", course_id="minikeras-dl") as gb:
+        for assignment in course["assignments"]:
+            for sub in gb.assignment_submissions(assignment):
+                for nb in sub.notebooks:
+                    for g in nb.grades:
+                        assert g.extra_credit is None, (sub.student.id, g.name)
+            cells = {c.name: c.max_score for nb in gb.find_assignment(assignment).notebooks for c in nb.grade_cells}
+            points = {_meta(c)["grade_id"]: _meta(c)["points"] for c in _notebook("solutions", assignment).cells
+                      if _meta(c).get("grade")}
+            assert cells == points
 
 
-def test_autograde_time_per_submission(course):
-    seconds = course["seconds"]
-    report = ", ".join(f"{a}/{s} {t:.1f}s" for (a, s), t in sorted(seconds.items()))
-    print(f"\nautograde seconds per submission: {report}")
-    assert all(t < MAX_SECONDS_PER_SUBMISSION for t in seconds.values()), report
+def test_rerun_keeps_what_was_graded(course):
+    for assignment in course["assignments"]:
+        n = len(course["subs"][assignment])
+        assert f"{n} submissions, 1 already graded" in course["logs"][(assignment, "all")]
+        assert f"{n} submissions, {n} already graded, 0 to grade" in course["logs"][(assignment, "again")]
 
 
-def test_feedback_does_not_show_hidden_tests(course):
-    feedback = sorted((course["dir"] / "feedback").rglob("*.html"))
-    assert len(feedback) == 9  # 4 students x 2 assignments + dave's one
-    for path in feedback:
-        html = path.read_text()
-        assert "BEGIN HIDDEN TESTS" not in html and "END HIDDEN TESTS" not in html, path
-        if path.parts[-3] in ("alice", "bob"):  # nothing failed inside a hidden block
-            assert "hidden_checks" not in html, path
-
-
-def test_grades_through_gradebook_api_and_csv_export(course):
-    with gradebook(course) as gb:
-        by_student = {d["student"]: d for d in gb.submission_dicts("01_perceptron")}
-    assert by_student["alice"]["score"] == by_student["alice"]["max_score"] == 16
-    assert by_student["bob"]["score"] == 0
-    assert by_student["dave"]["score"] == 13
-    assert by_student["erin"]["score"] == by_student["carol"]["score"] == 16 - 2 - 2 - 3
-
+def test_feedback_export_and_csv(course):
+    for assignment in course["assignments"]:
+        for student in course["subs"][assignment]:
+            html = next((course["dir"] / "feedback" / student / assignment).glob("*.html")).read_text()
+            assert "collect.task(" not in html and "END HIDDEN" not in html, student  # no hidden block
+            assert ("BEGIN HIDDEN" in html) == (student == "h-marker-comment"), student  # only its own comment
+            assert "<script>alert" not in html, student
+            if student == "h-print-secrets":
+                assert "dz_rows = dz.reshape(-1, units)" not in html  # another assignment's solution
+        graded = next((course["dir"] / "autograded" / "alice" / assignment).glob("*.ipynb"))
+        assert "[graded outside your notebook]" in graded.read_text()
+        with open(course["dir"] / f"grades-{assignment}.csv", newline="") as f:
+            rows = {r["student"]: r for r in csv.DictReader(f)}
+        assert set(rows) == set(course["subs"][assignment])
+        assert float(rows["alice"]["score"]) == float(rows["alice"]["max_score"])
+        print(f"\n{assignment}: {len(rows)} submissions graded in {course['seconds'][assignment]:.0f} s "
+              f"(mean {np.mean([float(r['seconds']) for r in rows.values()]):.1f} s each, 2 workers)")
     with open(course["dir"] / "grades.csv", newline="") as f:
-        rows = {(r["assignment"], r["student_id"]): r for r in csv.DictReader(f)}
-    assert float(rows[("01_perceptron", "alice")]["score"]) == 16
-    assert float(rows[("02_mlp", "alice")]["score"]) == float(rows[("02_mlp", "alice")]["max_score"]) == 20
-    assert float(rows[("02_mlp", "bob")]["score"]) == 0
-    assert float(rows[("02_mlp", "erin")]["score"]) == 20 - 3 - 2 - 4 - 4
-    assert float(rows[("02_mlp", "carol")]["score"]) == float(rows[("02_mlp", "erin")]["score"])
-    assert float(rows[("01_perceptron", "dave")]["score"]) == 13
+        exported = list(csv.DictReader(f))
+    assert {r["student_id"] for r in exported} >= {"alice", "bob"}
 
 
-def _comparable(nb):
-    keep = ("grade", "solution", "locked", "points", "grade_id")
-    return [(c.cell_type, c.source, {k: nbgrader_meta(c).get(k) for k in keep}) for c in nb.cells]
+def test_huge_output_is_capped(course):
+    if "h-huge-output" not in course["subs"].get("01_perceptron", {}):
+        pytest.skip("no huge-output submission")
+    graded = next((course["dir"] / "autograded" / "h-huge-output" / "01_perceptron").glob("*.ipynb"))
+    outputs = json.dumps([c.get("outputs", []) for c in nbformat.read(graded, as_version=4).cells])
+    assert graded.stat().st_size < 5_000_000 and "<script>" not in outputs and "text/html" not in outputs
 
 
-@pytest.mark.parametrize("assignment", list(NOTEBOOKS))
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_committed_exercises_match_the_solutions(course, assignment):
     """exercises/ must be what generate_assignment makes from solutions/ today."""
+    assignments_of(course, assignment)
     fresh = course["dir"] / "exercises" / assignment
     committed = ROOT / "exercises" / assignment
     names = sorted(p.name for p in fresh.iterdir())
     assert sorted(p.name for p in committed.iterdir() if p.name != ".ipynb_checkpoints") == names, (
         "regenerate exercises/ (see docs/instructor.md)")
+    keep = ("grade", "solution", "locked", "points", "grade_id")
     for name in names:
-        if name.endswith(".ipynb"):
-            a = nbformat.read(fresh / name, as_version=4)
-            b = nbformat.read(committed / name, as_version=4)
-            assert _comparable(a) == _comparable(b), f"exercises/{assignment}/{name} is stale; regenerate it"
-            assert "BEGIN HIDDEN TESTS" not in json.dumps(b.dict()) and "BEGIN SOLUTION" not in json.dumps(b.dict())
-        else:
-            assert (fresh / name).read_bytes() == (committed / name).read_bytes()
+        a, b = nbformat.read(fresh / name, as_version=4), nbformat.read(committed / name, as_version=4)
+        comparable = [[(c.cell_type, c.source, {k: _meta(c).get(k) for k in keep}) for c in nb.cells] for nb in (a, b)]
+        assert comparable[0] == comparable[1], f"exercises/{assignment}/{name} is stale; regenerate it"
+        text = json.dumps(b.dict())
+        assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text and "collect.task" not in text
+
+
+def test_interrupted_run_keeps_its_results(tmp_path):
+    """Ctrl-C after the first graded submission; the second run grades only the rest."""
+    _need_sandbox()
+    course = tmp_path / "course"
+    shutil.copytree(ROOT / "solutions" / "01_perceptron", course / "solutions" / "01_perceptron",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    nbgrader(course, "generate_assignment", "01_perceptron")
+    release = nbformat.read(course / "exercises" / "01_perceptron" / "perceptron.ipynb", as_version=4)
+    solution = nbformat.read(course / "solutions" / "01_perceptron" / "perceptron.ipynb", as_version=4)
+    for student in ("s1", "s2", "s3", "s4"):
+        (course / "submitted" / student / "01_perceptron").mkdir(parents=True)
+        nbformat.write(catalogue.build_submission(release, solution),
+                       course / "submitted" / student / "01_perceptron" / "perceptron.ipynb")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+    proc = subprocess.Popen([sys.executable, "-m", "minikeras.grading.run", "01_perceptron", "--workers", "1"],
+                            cwd=course, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if "[1/4]" in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    rest, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, "".join(lines) + rest
+    done = len(glob.glob(str(course / ".grading" / "01_perceptron" / "done" / "*.json")))
+    assert 1 <= done < 4
+    log = run_cli(course, "-m", "minikeras.grading.run", "01_perceptron", "--workers", "2")
+    assert f"4 submissions, {done} already graded, {4 - done} to grade" in log
+    assert len(list((course / ".grading" / "01_perceptron" / "done").glob("*.json"))) == 4
+
+
+def test_plain_nbgrader_autograde_refuses_to_run_student_code(tmp_path):
+    course = tmp_path / "course"
+    shutil.copytree(ROOT / "solutions" / "01_perceptron", course / "solutions" / "01_perceptron",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    nbgrader(course, "generate_assignment", "01_perceptron")
+    folder = course / "submitted" / "mallory" / "01_perceptron"
+    folder.mkdir(parents=True)
+    release = nbformat.read(course / "exercises" / "01_perceptron" / "perceptron.ipynb", as_version=4)
+    release.cells[1].source = "open('../../../owned', 'w').write('x')"
+    nbformat.write(release, folder / "perceptron.ipynb")
+    log = nbgrader(course, "autograde", "01_perceptron", check=False)
+    assert "course.sh grade" in log and not (course / "owned").exists()
+
+
+def test_instructor_validation_runs_the_hidden_checks_in_place(tmp_path):
+    """`nbgrader validate` on a solution notebook judges each task in the notebook itself."""
+    for assignment in ASSIGNMENTS:
+        if assignment == "02_mlp" and not fashion_available():
+            continue
+        shutil.copytree(ROOT / "solutions" / assignment, tmp_path / assignment,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        notebook = next((tmp_path / assignment).glob("*.ipynb"))
+        log = nbgrader(tmp_path / assignment, "validate", str(notebook))
+        assert "Success! Your notebook passes all the tests." in log, log[-3000:]

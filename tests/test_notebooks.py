@@ -93,6 +93,8 @@ KEY_RESULTS = {
         "vowel_accuracy": "vowel_accuracy",
         "gates_max_diff": "gates_max_diff",
         "pad_change": "[pad_change_pre, pad_change_post]",
+        "mask_change": "[mask_change_pre, mask_change_post]",
+        "masking_accuracy": "{k: list(v) for k, v in masking_accuracy.items()}",
         "rnn_params": "rnn_params",
         "row_accuracy": "row_accuracy",
         "forecast_mae": "forecast_mae",
@@ -257,6 +259,13 @@ def check_rnn(nb, r):
     assert (r["lstm_params"], r["gru_params"]) == (5760 + 297, 4416 + 297)
     assert r["gates_max_diff"] < 1e-5 and r["pad_change"][0] < r["pad_change"][1]
     assert min(r["vowel_accuracy"].values()) > 0.3           # 3 epochs; the full run reaches ~0.95
+    assert max(r["mask_change"]) < 1e-5                      # behind Masking: the unpadded final state
+    masking = r["masking_accuracy"]
+    assert set(masking) == {"trained pre-padded, no mask", "trained pre-padded, Masking added",
+                            "trained post-padded, no mask", "trained post-padded, Masking"}
+    for name in ("trained pre-padded, Masking added", "trained post-padded, Masking"):
+        pre, post = masking[name]
+        assert abs(pre - post) < 0.01 and post > 0.3, (name, masking)  # where the zeros are no longer matters
     assert r["rnn_params"] == 75_530 and r["row_accuracy"] > 0.3
     assert set(r["forecast_mae"]) == {"naive (last month)", "Dense", "SimpleRNN", "LSTM"}
     assert all(0 < v < 100 for v in r["forecast_mae"].values())

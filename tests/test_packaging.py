@@ -70,7 +70,7 @@ def test_the_library_runs_with_numpy_alone(tmp_path):
         import numpy as np
         import minikeras as keras
         keras.utils.set_random_seed(0)
-        (x, y), _ = keras.datasets.california_housing.load_data(version="small")
+        (x, y), _ = keras.datasets.california_housing.load_data(test_split=0.2, version="small")
         x_digits, y_digits = keras.datasets.mnist.load_test_data()
         model = keras.Sequential([keras.Input((8,)), keras.layers.Normalization(),
                                   keras.layers.Dense(16, activation="gelu"), keras.layers.Dense(1)])

@@ -89,25 +89,110 @@ def test_initial_state_matches_keras(kind, keras_ref, rng):
     np.testing.assert_allclose(_np(got), want, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("kind", ["simple_rnn", "lstm", "gru"])
-def test_dropout_masks_match_keras(kind, keras_ref, rng):
-    """Keras with its masks pinned to ours (the same mask for every gate) gives the same outputs."""
+def _pin_masks(keras, cell, input_masks, state_masks):
+    """Make a Keras cell use the given dropout masks: a list (one per gate) when the cell draws
+    one per gate (``dropout_mask_count``), else the single mask."""
+    t = keras.ops.convert_to_tensor
+    if getattr(cell, "dropout_mask_count", None):
+        cell.get_dropout_mask = lambda _: [t(m) for m in input_masks]
+        cell.get_recurrent_dropout_mask = lambda _: [t(m) for m in state_masks]
+    else:
+        cell.get_dropout_mask = lambda _: t(input_masks[0])
+        cell.get_recurrent_dropout_mask = lambda _: None if state_masks is None else t(state_masks[0])
+
+
+@pytest.mark.parametrize("kind,kw", [("simple_rnn", {}), ("lstm", {}), ("gru", {}), ("gru", dict(reset_after=False))],
+                         ids=["simple_rnn", "lstm", "gru", "gru-reset_before"])
+def test_per_gate_dropout_masks_match_keras(kind, kw, keras_ref, rng):
+    """With recurrent dropout Keras runs the cell gate by gate and draws one input mask and one
+    state mask per gate; pinned to the same masks, Keras and the kernel agree."""
     x = rng.standard_normal((B, T, F)).astype("float32")
-    keep_x = (rng.random((B, F)) > 0.3).astype("float32") / 0.7
-    keep_h = (rng.random((B, U)) > 0.4).astype("float32") / 0.6
-    layer, weights = _keras_layer(keras_ref, kind, return_sequences=True, dropout=0.3, recurrent_dropout=0.4)
-    cell = layer.cell
-    count = getattr(cell, "dropout_mask_count", None)
-    ops = keras_ref.ops
-    pin = (lambda m: (lambda _: [ops.convert_to_tensor(m)] * count)) if count else \
-        (lambda m: (lambda _: ops.convert_to_tensor(m)))
-    cell.get_dropout_mask = pin(keep_x)
-    cell.get_recurrent_dropout_mask = pin(keep_h)
+    k = _gates(kind)
+    keep_x = (rng.random((k, B, F)) > 0.3).astype("float32") / 0.7
+    keep_h = (rng.random((k, B, U)) > 0.4).astype("float32") / 0.6
+    layer, weights = _keras_layer(keras_ref, kind, return_sequences=True, dropout=0.3, recurrent_dropout=0.4, **kw)
+    assert getattr(layer.cell, "dropout_mask_count", 1) == k
+    _pin_masks(keras_ref, layer.cell, keep_x, keep_h)
     want = _to_np(layer(x, training=True))
-    got = _forward(kind, x, weights, input_mask=_xp_array(keep_x), state_mask=_xp_array(keep_h))[0]
+    masks = (keep_x, keep_h) if k > 1 else (keep_x[0], keep_h[0])
+    got = _forward(kind, x, weights, input_mask=_xp_array(masks[0]), state_mask=_xp_array(masks[1]), **kw)[0]
     np.testing.assert_allclose(_np(got), want, rtol=1e-5, atol=1e-5)
-    plain = _forward(kind, x, weights)[0]
-    assert np.abs(_np(plain) - want).max() > 1e-3  # the masks changed something
+    if k > 1:  # one shared mask is not what Keras computes here
+        shared = _forward(kind, x, weights, input_mask=_xp_array(keep_x[0]), state_mask=_xp_array(keep_h[0]), **kw)[0]
+        assert np.abs(_np(shared) - want).max() > 1e-3
+
+
+@pytest.mark.parametrize("kind", ["simple_rnn", "lstm", "gru"])
+def test_input_dropout_alone_shares_one_mask_as_keras(kind, keras_ref, rng):
+    """Without recurrent dropout Keras's default implementation=2 draws one input mask for all gates."""
+    x = rng.standard_normal((B, T, F)).astype("float32")
+    keep_x = (rng.random((1, B, F)) > 0.3).astype("float32") / 0.7
+    layer, weights = _keras_layer(keras_ref, kind, return_sequences=True, dropout=0.3)
+    assert getattr(layer.cell, "dropout_mask_count", None) is None
+    _pin_masks(keras_ref, layer.cell, keep_x, None)
+    want = _to_np(layer(x, training=True))
+    got = _forward(kind, x, weights, input_mask=_xp_array(keep_x[0]))[0]
+    np.testing.assert_allclose(_np(got), want, rtol=1e-5, atol=1e-5)
+    assert np.abs(_np(_forward(kind, x, weights)[0]) - want).max() > 1e-3  # the mask changed something
+
+
+def _step_masks():
+    """Post-padding, pre-padding, a hole in the middle and an all-masked row."""
+    mask = np.ones((B, T), bool)
+    mask[0, 3:] = False
+    mask[1, :2] = False
+    mask[2, 2] = False
+    return mask
+
+
+def _keras_mask(keras, mask):
+    return keras.ops.convert_to_tensor(mask)
+
+
+@pytest.mark.parametrize("kind", ["simple_rnn", "lstm", "gru"])
+@pytest.mark.parametrize("go_backwards", [False, True], ids=["forward", "backwards"])
+@pytest.mark.parametrize("variant", ["plain", "initial_state", "zero_output", "all_masked_row"])
+def test_masked_sequences_match_keras(kind, go_backwards, variant, keras_ref, rng):
+    """Keras 3's masked steps: the states are carried over; the outputs repeat the previous output
+    (zeros before the first real step) or are zeros with zero_output_for_mask; the last output is
+    the sequence's last entry."""
+    x = rng.standard_normal((B, T, F)).astype("float32")
+    mask = _step_masks()
+    if variant == "all_masked_row":
+        mask[2] = False
+    zero_output = variant == "zero_output"
+    layer, weights = _keras_layer(keras_ref, kind, return_sequences=True, return_state=True,
+                                  go_backwards=go_backwards, zero_output_for_mask=zero_output)
+    states = None
+    if variant in ("initial_state", "all_masked_row"):
+        states = [rng.standard_normal((B, U)).astype("float32") for _ in range(2 if kind == "lstm" else 1)]
+    want = [_to_np(r) for r in layer(x, mask=_keras_mask(keras_ref, mask), initial_state=states)]
+    op = _op(kind)
+    got = op(x, *weights, initial_state=states, go_backwards=go_backwards, return_sequences=True,
+             return_state=True, mask=_xp_array(mask), zero_output_for_mask=zero_output)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(_np(g.value), w, rtol=1e-5, atol=1e-5)
+    last, _ = _keras_layer(keras_ref, kind, go_backwards=go_backwards, zero_output_for_mask=zero_output)
+    last.set_weights(weights)
+    want_last = _to_np(last(x, mask=_keras_mask(keras_ref, mask), initial_state=states))
+    got_last = op(x, *weights, initial_state=states, go_backwards=go_backwards, mask=_xp_array(mask),
+                  zero_output_for_mask=zero_output)
+    np.testing.assert_allclose(_np(got_last.value), want_last, rtol=1e-5, atol=1e-5)
+    if variant == "plain" and not go_backwards:
+        # Post-padding: row 0's final state(s) are those after its last real step.
+        short = _forward(kind, x[:1, :3], weights)
+        for g, w in zip(got[1:], short[1:]):
+            np.testing.assert_allclose(_np(g.value)[:1], _np(w), rtol=1e-5, atol=1e-6)
+
+
+def test_mask_shape_is_checked(rng):
+    x, k, rk, b = [_xp_array(a.astype("float32")) for a in _arrays("simple_rnn", rng, states=False)]
+    with pytest.raises(ValueError, match=r"mask must have shape \(batch, time\) = \(2, 5\), got \(2, 4\)"):
+        R.simple_rnn_forward(x, k, rk, b, mask=_xp_array(np.ones((2, 4), bool)))
+    with pytest.raises(ValueError, match=r"state_mask must have shape \(2, 4\) or \(4, 2, 4\)"):
+        R.lstm_forward(x, _xp_array(np.zeros((3, 16), "float32")), _xp_array(np.zeros((4, 16), "float32")),
+                       state_mask=_xp_array(np.ones((3, 2, 4), "float32")))
 
 
 # ---------------------------------------------------------------- gradients
@@ -148,17 +233,25 @@ GRAD_CASES = [
 
 @pytest.mark.parametrize("kind,kw", GRAD_CASES, ids=lambda v: v if isinstance(v, str) else
                          "-".join(f"{k}={x}" for k, x in v.items()) or "default")
-@pytest.mark.parametrize("masks", [False, True], ids=["nomask", "masks"])
+@pytest.mark.parametrize("masks", ["nomask", "dropout", "per_gate_dropout", "step_mask", "step_mask_zero_output"])
 def test_gradients_all_outputs(kind, kw, masks, rng, float64):
-    """Every input gets the right gradient when the sequence and every final state get a random upstream."""
+    """Every input gets the right gradient when the sequence and every final state get a random upstream
+    (dropout masks shared or one per gate; time-step masks with pre-, post- and inner padding)."""
     reset_after = kw.get("reset_after", True)
     u = 4
     bias_shape = (2, 3 * u) if kind == "gru" and reset_after else None
     arrays = _arrays(kind, rng, bias_shape, u=u)
     extra = {}
-    if masks:
-        extra = dict(input_mask=_xp_array((rng.random((2, 3)) > 0.3) / 0.7),
-                     state_mask=_xp_array((rng.random((2, u)) > 0.3) / 0.7))
+    gates = (_gates(kind),) if masks == "per_gate_dropout" else ()
+    if "dropout" in masks:
+        extra = dict(input_mask=_xp_array((rng.random(gates + (2, 3)) > 0.3) / 0.7),
+                     state_mask=_xp_array((rng.random(gates + (2, u)) > 0.3) / 0.7))
+    if masks.startswith("step_mask"):
+        step = np.ones((2, T), bool)
+        step[0, 3:] = False
+        step[1, :2] = False
+        step[1, 3] = False
+        extra = dict(mask=_xp_array(step), zero_output_for_mask=masks.endswith("zero_output"))
     n_states = 2 if kind == "lstm" else 1
 
     def op(x, k, rk, b, *states):
@@ -179,6 +272,22 @@ def test_gradients_last_output_no_bias_no_state(kind, return_state, rng, float64
         out = _op(kind)(x, k, rk, None, return_state=return_state)
         return _pack(out) if return_state else out
     check_op_gradients(op, x, k, rk)
+
+
+@pytest.mark.parametrize("kind", ["simple_rnn", "lstm", "gru"])
+@pytest.mark.parametrize("zero_output", [False, True])
+def test_gradients_masked_last_output_with_initial_state(kind, zero_output, rng, float64):
+    """return_sequences=False with a mask and an initial state: the last output is the sequence's
+    last entry (zero for a row whose last step is masked, with zero_output_for_mask)."""
+    arrays = _arrays(kind, rng, (2, 12) if kind == "gru" else None)
+    step = np.ones((2, T), bool)
+    step[0, 3:] = False
+    step[1, :1] = False
+
+    def op(x, k, rk, b, *states):
+        return _op(kind)(x, k, rk, b, initial_state=list(states), mask=_xp_array(step),
+                         zero_output_for_mask=zero_output)
+    check_op_gradients(op, *arrays)
 
 
 def test_kernel_backward_accepts_every_upstream(rng, float64):

@@ -354,23 +354,25 @@ def test_standalone_metric_api_and_custom_metric():
             mean.update_state(v)
         results.append(float(mean.result()))
 
-        class RootMeanSquared(k.metrics.Metric):
-            def __init__(self, name="rmse", **kwargs):
-                super().__init__(name=name, **kwargs)
-                self.mse_sum = self.add_weight(name="mse_sum", initializer="zeros")
-                self.total_samples = self.add_weight(name="total_samples", initializer="zeros", dtype="int32")
+        class RootOfMeanSquares(k.metrics.Metric):
+            """A custom streaming metric (the subclassing pattern the seeds teach)."""
 
-            def update_state(self, y_true, y_pred, sample_weight=None):
-                self.mse_sum.assign_add(k.ops.sum(k.ops.square(y_true - y_pred)))
-                self.total_samples.assign_add(k.ops.shape(y_pred)[0])
+            def __init__(self, name="root_of_mean_squares", **kwargs):
+                super().__init__(name=name, **kwargs)
+                self.squares = self.add_weight(name="squares", initializer="zeros")
+                self.count = self.add_weight(name="count", initializer="zeros", dtype="int32")
+
+            def update_state(self, targets, outputs, sample_weight=None):
+                self.squares.assign_add(k.ops.sum(k.ops.square(targets - outputs)))
+                self.count.assign_add(k.ops.shape(outputs)[0])
 
             def result(self):
-                return k.ops.sqrt(self.mse_sum / k.ops.cast(self.total_samples, "float32"))
+                return k.ops.sqrt(self.squares / k.ops.cast(self.count, "float32"))
 
             def reset_state(self):
-                self.mse_sum.assign(0.0)
-                self.total_samples.assign(0)
-        custom = RootMeanSquared()
+                self.squares.assign(0.0)
+                self.count.assign(0)
+        custom = RootOfMeanSquares()
         custom.update_state(k.ops.convert_to_tensor(y_cont), k.ops.convert_to_tensor(p))
         results.append(float(_np(custom.result())))
     assert results[0] == results[2] == pytest.approx(2.0)

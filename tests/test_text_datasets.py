@@ -100,9 +100,9 @@ def test_reuters_equals_keras_on_the_same_file(keras_ref, reuters_file, monkeypa
 
 def test_the_seed_usage_decodes_a_review(imdb_file, data_dir, monkeypatch):
     """Deep Learning with Python: num_words=10000, then decode with the word index (id - 3)."""
-    (train_data, train_labels), _ = imdb.load_data(num_words=10000)
-    assert train_data.dtype == object and len(train_data) == 30 and train_labels.shape == (30,)
-    assert all(s[0] == 1 and max(s) < 10000 for s in train_data)
+    (reviews, labels), _ = imdb.load_data(num_words=10000)
+    assert reviews.dtype == object and len(reviews) == 30 and labels.shape == (30,)
+    assert all(s[0] == 1 and max(s) < 10000 for s in reviews)
     index = {"the": 1, "movie": 2, "was": 3}
     path = data_dir / "imdb_word_index.json"
     path.write_text(json.dumps(index))

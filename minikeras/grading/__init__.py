@@ -1,14 +1,16 @@
-"""Hidden checks and plumbing for the graded notebooks in ``solutions/`` and ``exercises/``.
+"""Grading the course's nbgrader assignments, and the helpers their notebooks use.
 
-The test cells of the graded notebooks stay short: each one calls a ``check_*`` function
-from :mod:`minikeras.grading.perceptron` or :mod:`minikeras.grading.mlp`. A check draws
-fresh random inputs, compares the student's values with minikeras's reference kernels and
-the student's gradients with a *numerical* gradient of the reference (never the student's
-own forward), runs the student's code with minikeras's kernels switched off, and turns
-warnings into failures (a printed warning would silently zero a cell in nbgrader).
+Notebook-facing: :mod:`.plug` turns a student's kernel pair into a minikeras layer,
+activation or loss; :mod:`.collect` is what the hidden block of a test cell calls;
+:mod:`.data` loads the Fashion-MNIST subsets of ``02_mlp``.
 
-:mod:`minikeras.grading.plug` turns a student's kernel pair into a minikeras layer,
-activation or loss, so the student can train a model on their own code.
+The grader (``./course.sh grade``, :mod:`.run`): every submission runs in bubblewrap
+sandboxes (:mod:`.sandbox`, :mod:`.executor`, :mod:`.runtime`), and the verdicts are computed
+outside them (:mod:`.worker`, :mod:`.judge`, :mod:`.static`) from each assignment's
+``solutions/<assignment>/grading/`` checks and catalogue (:mod:`.catalogue`). nbgrader is
+driven per submission (:mod:`.nbgrader_ext`, :mod:`.feedback`). docs/grading.md has the design.
+
+Importing this package imports nothing beyond the student-facing helpers' dependencies.
 """
-from . import guard, numeric, plug  # noqa: F401
+from . import plug  # noqa: F401
 from .guard import KernelBlockedError, library_blocked  # noqa: F401

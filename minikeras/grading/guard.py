@@ -1,23 +1,32 @@
-"""Make sure a student's function does the work itself instead of calling minikeras.
+"""Recognise minikeras's own kernels inside a student's function.
 
-Two layers of defence, both used by every kernel check:
+The rule "write the kernel yourself" is enforced by the grader's library-free sandbox
+(minikeras is not on its file system at all, see :mod:`minikeras.grading.sandbox`). This
+module provides what works *in* a process where minikeras is present: for instructors
+checking a solution notebook, for the feedback a student gets from such a check, and for
+the grader's static look at a submission's source:
 
-* a static look at what the function refers to (its global names and closures, nested
-  functions included): references to ``minikeras`` modules other than ``backend``, or to
-  functions defined in ``minikeras.kernels``/``ops``/``activations``/``losses``, fail;
-* :func:`library_blocked`, which swaps the code of every function in those modules for
-  one that raises :class:`KernelBlockedError` while the student's function runs, so even a
-  reference captured under another name (``from minikeras.kernels.dense import
-  dense_forward as f``) or a call through ``keras.ops`` fails.
+* :func:`code_key` identifies a code object by its *contents* (bytecode, names, constants,
+  nested code), not its identity, so a copied code object
+  (``types.FunctionType(kernel.__code__, ...)``), a recompiled copy of the library's source
+  and a renamed copy all match the original;
+* :func:`library_blocked` switches every kernel/op function off while a student's function
+  runs (their code objects are swapped for one that raises) and, with a trace hook,
+  stops any frame whose code matches a library kernel by contents;
+* :func:`assert_independent` refuses functions that refer to the library by name.
 """
 import contextlib
+import dis
 import functools
 import importlib
 import pkgutil
+import sys
 import types
 
 BLOCKED_PREFIXES = ("minikeras.kernels", "minikeras.ops", "minikeras.activations", "minikeras.losses")
 ALLOWED_MODULES = ("minikeras.backend",)
+# Shorter code (``return dy * (y > 0)``) is what anyone writes: only longer code counts as a copy.
+MIN_KEY_INSTRUCTIONS = 20
 
 
 class KernelBlockedError(AssertionError):
@@ -28,6 +37,12 @@ def _blocked_modules():
     import minikeras.kernels as kernels
     names = ["minikeras.ops", "minikeras.activations", "minikeras.losses"]
     names += [f"minikeras.kernels.{m.name}" for m in pkgutil.iter_modules(kernels.__path__)]
+    try:
+        ops = importlib.import_module("minikeras.ops")
+        if hasattr(ops, "__path__"):  # ops as a package
+            names += [f"minikeras.ops.{m.name}" for m in pkgutil.iter_modules(ops.__path__)]
+    except ImportError:
+        pass
     mods = [kernels]
     for name in names:
         try:
@@ -37,26 +52,77 @@ def _blocked_modules():
     return mods
 
 
-def _blockable_functions():
+def _library_functions():
     seen, out = set(), []
     for mod in _blocked_modules():
         for obj in vars(mod).values():
             if (isinstance(obj, types.FunctionType) and id(obj) not in seen
-                    and (obj.__module__ or "").startswith(BLOCKED_PREFIXES)
-                    and not obj.__code__.co_freevars):
+                    and (obj.__module__ or "").startswith(BLOCKED_PREFIXES)):
                 seen.add(id(obj))
                 out.append(obj)
     return out
 
 
+def _const_key(value):
+    if isinstance(value, types.CodeType):
+        return ("code", code_key(value))
+    if isinstance(value, (tuple, frozenset)):
+        return (type(value).__name__, tuple(_const_key(v) for v in value))
+    return (type(value).__name__, repr(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def code_key(code):
+    """What a code object computes, independent of where it came from and what it is called."""
+    return (code.co_code, code.co_names, tuple(_const_key(c) for c in code.co_consts),
+            code.co_argcount, code.co_kwonlyargcount)
+
+
+@functools.lru_cache(maxsize=4096)
+def _long_enough(code):
+    return sum(1 for _ in dis.get_instructions(code)) >= MIN_KEY_INSTRUCTIONS
+
+
+@functools.lru_cache(maxsize=1)
+def library_code_keys():
+    """{code key: qualified name} of every kernel/op function (nested code included)."""
+    keys = {}
+
+    def add(code, name):
+        if _long_enough(code):
+            keys.setdefault(code_key(code), name)
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                add(const, f"{name}.<{const.co_name}>")
+
+    for fn in _library_functions():
+        add(fn.__code__, f"{fn.__module__}.{fn.__qualname__}")
+    return keys
+
+
+def matches_library(code):
+    """The library function ``code`` is a copy of, or None (nested code objects included)."""
+    keys = library_code_keys()
+    stack = [code]
+    while stack:
+        current = stack.pop()
+        if _long_enough(current) and code_key(current) in keys:
+            return keys[code_key(current)]
+        stack.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+    return None
+
+
+def _blocked_message(qualname):
+    return (f"Your code ran minikeras's own `{qualname}`. In this exercise you write the kernel "
+            "yourself with NumPy (np.exp, np.maximum, @, ...), without minikeras.kernels, "
+            "minikeras.ops, minikeras.activations or minikeras.losses.")
+
+
 def _make_raiser(qualname):
     """A code object (no free variables, so it fits any plain function) that raises."""
-    msg = (f"Your code called minikeras's own `{qualname}`. In this exercise you write the kernel "
-           "yourself with NumPy (np.exp, np.maximum, @, ...), without minikeras.kernels, "
-           "minikeras.ops, minikeras.activations or minikeras.losses.")
     src = ("def blocked(*args, **kwargs):\n"
            "    raise __import__('minikeras.grading.guard', fromlist=['guard']).KernelBlockedError("
-           f"{msg!r})\n")
+           f"{_blocked_message(qualname)!r})\n")
     ns = {}
     exec(compile(src, "<blocked kernel>", "exec"), ns)
     return ns["blocked"].__code__
@@ -64,14 +130,28 @@ def _make_raiser(qualname):
 
 @contextlib.contextmanager
 def library_blocked():
-    """While active, every minikeras kernel/op function raises KernelBlockedError."""
-    funcs = _blockable_functions()
+    """While active, minikeras's kernel/op functions raise KernelBlockedError, and so does
+    any function whose code is a copy of one of them."""
+    funcs = [f for f in _library_functions() if not f.__code__.co_freevars]
     saved = [f.__code__ for f in funcs]
+    keys = library_code_keys()
+    own = {id(c) for c in saved}
+
+    def tracer(frame, event, arg):
+        if event == "call":
+            code = frame.f_code
+            if id(code) in own or (_long_enough(code) and code_key(code) in keys):
+                raise KernelBlockedError(_blocked_message(keys.get(code_key(code), code.co_name)))
+        return None
+
+    previous = sys.gettrace()
     try:
         for f in funcs:
             f.__code__ = _make_raiser(f"{f.__module__}.{f.__qualname__}")
+        sys.settrace(tracer)
         yield
     finally:
+        sys.settrace(previous)
         for f, code in zip(funcs, saved):
             f.__code__ = code
 
@@ -82,6 +162,8 @@ def _forbidden(obj):
         return name.startswith("minikeras") and not name.startswith(ALLOWED_MODULES)
     module = getattr(obj, "__module__", None) or ""
     if callable(obj) and module.startswith(BLOCKED_PREFIXES):
+        return True
+    if isinstance(obj, types.FunctionType) and matches_library(obj.__code__):
         return True
     return False
 
@@ -106,7 +188,7 @@ def _referenced(fn, depth=0, seen=None):
         fn = fn.func
     if not isinstance(fn, types.FunctionType):
         return []
-    found = []
+    found = [("(itself)", fn)] if depth == 0 else []
     g = fn.__globals__
     candidates = [(n, g[n]) for n in _names(fn.__code__) if n in g]
     if fn.__closure__:
@@ -128,11 +210,12 @@ def _has_contents(cell):
 
 
 def assert_independent(*fns):
-    """Fail when a student's function refers to minikeras's kernels (see module doc)."""
+    """Fail when a student's function refers to (or is a copy of) minikeras's kernels."""
     for fn in fns:
         for name, obj in _referenced(fn):
             if _forbidden(obj):
-                what = getattr(obj, "__name__", repr(obj))
+                what = matches_library(obj.__code__) if isinstance(obj, types.FunctionType) and \
+                    not (obj.__module__ or "").startswith("minikeras") else getattr(obj, "__name__", repr(obj))
                 raise KernelBlockedError(
                     f"`{getattr(fn, '__name__', fn)}` uses `{name}` ({what}) from minikeras. Write this "
                     "kernel yourself with NumPy; minikeras's own kernels are what it is compared with.")

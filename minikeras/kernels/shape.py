@@ -98,3 +98,19 @@ def take_rows_backward(g, cache, needs):
     shape, ids = cache
     full = get_array_module(g).zeros(shape, dtype=g.dtype)
     return (scatter_add(full, ids.reshape(-1), g.reshape(-1, *shape[1:])),)
+
+
+def triangle_forward(x, k=0, lower=True):
+    """The lower (``tril``) or upper (``triu``) triangle of the last two axes of ``x``, the rest
+    zero: a fixed mask, so the backward keeps the gradient where the mask keeps the value."""
+    xp = get_array_module(x)
+    if x.ndim < 2:
+        raise ValueError(f"{'tril' if lower else 'triu'}: the input needs at least 2 dimensions, "
+                         f"got shape {tuple(x.shape)}.")
+    n, m = x.shape[-2:]
+    keep = xp.tri(n, m, k, dtype=bool) if lower else ~xp.tri(n, m, k - 1, dtype=bool)
+    return xp.where(keep, x, xp.zeros((), dtype=x.dtype)), keep
+
+
+def triangle_backward(g, keep, needs):
+    return (get_array_module(g).where(keep, g, 0).astype(g.dtype, copy=False),)

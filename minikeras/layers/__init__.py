@@ -9,11 +9,13 @@ from .embedding import Embedding
 from .merging import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, add, average,
                       concatenate, maximum, minimum, multiply, subtract)
 from .input_layer import Input, InputLayer, KerasTensor
+from .masking import Masking
 from .normalization import BatchNormalization, LayerNormalization
 from .pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
                       GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D)
 from .preprocessing import Normalization
-from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN
+from .recurrent import (GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell,
+                        StackedRNNCells)
 from .wrappers import TimeDistributed
 
 # Keras's short aliases

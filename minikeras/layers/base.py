@@ -4,8 +4,16 @@ A layer owns variables created by ``add_weight`` in ``build(input_shape)``, whic
 automatically on the first call, when the input shape is finally known. ``call`` holds
 the computation on Tensors. Calling a layer on symbolic ``KerasTensor``s (from ``Input``)
 records a graph node instead of computing, which is how functional models are built.
+
+Masks travel as in Keras 3: a tensor may carry a time-step mask in ``_keras_mask`` (set by
+``Embedding(mask_zero=True)``, ``Masking``, ...). A layer whose ``call`` takes ``mask`` gets
+its input's mask unless one is passed; a layer that ``supports_masking`` hands
+``compute_mask(inputs, previous_mask)`` on to its outputs (by default the mask unchanged);
+any other layer drops it, with Keras's warning. The losses and metrics read the mask of
+``y_pred``.
 """
 import inspect
+import warnings
 
 from .. import activations, backend, constraints, initializers, naming, regularizers
 from ..autodiff import Tensor, current_training_flag, enter_training, exit_training, no_grad
@@ -13,7 +21,7 @@ from ..tree import flatten, map_structure
 from ..variables import Variable
 
 __all__ = ["Layer", "current_training_flag", "infer_output_shape", "KERNEL_BIAS", "resolve_objects",
-           "serialize_objects"]
+           "serialize_objects", "set_keras_mask"]
 
 # The configuration objects of a layer with a kernel and a bias (Dense, Conv*), by argument name.
 KERNEL_BIAS = ("kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
@@ -73,6 +81,22 @@ def _shape_of(x):
     return tuple(x.shape) if hasattr(x, "shape") else None
 
 
+def _mask_of(inputs):
+    """The mask(s) attached to a layer's inputs: one, a list for a list of inputs, or None."""
+    if isinstance(inputs, Tensor):
+        return inputs._keras_mask
+    if isinstance(inputs, (list, tuple)):
+        masks = [t._keras_mask if isinstance(t, Tensor) else None for t in inputs]
+        return masks if any(m is not None for m in masks) else None
+    return None
+
+
+def set_keras_mask(tensor, mask):
+    """Attach ``mask`` (array or Tensor, or None) to ``tensor`` as Keras's ``_keras_mask``."""
+    tensor._keras_mask = mask if mask is None or isinstance(mask, Tensor) else Tensor(backend.convert_to_array(mask))
+    return tensor
+
+
 class Layer:
     """Base class of every layer and model (Keras 3 semantics)."""
 
@@ -82,6 +106,7 @@ class Layer:
     # not; it converts each input to the dtype of its own ``Input`` instead.
     _convert_input_args = True
     _autocast = True
+    _supports_masking = None  # None: a layer that overrides compute_mask supports masking (Keras 3)
 
     def __init__(self, trainable=True, name=None, dtype=None, **kwargs):
         unknown = set(kwargs) - set(self._accepted_kwargs)
@@ -111,6 +136,7 @@ class Layer:
         sig = inspect.signature(self.call)
         self._call_accepts_training = "training" in sig.parameters
         self._call_accepts_mask = "mask" in sig.parameters
+        self._computes_mask = type(self).compute_mask is not Layer.compute_mask
 
     # -- attribute tracking ----------------------------------------------------
     def __setattr__(self, name, value):
@@ -240,6 +266,40 @@ class Layer:
             out.extend(layer.losses)
         return out
 
+    # -- masking ---------------------------------------------------------------
+    @property
+    def supports_masking(self):
+        """Whether the layer passes a mask on (through ``compute_mask``) instead of dropping it."""
+        value = self._supports_masking
+        return self._computes_mask if value is None else value
+
+    @supports_masking.setter
+    def supports_masking(self, value):
+        object.__setattr__(self, "_supports_masking", bool(value))
+
+    def compute_mask(self, inputs, previous_mask):
+        """The mask of the outputs (Keras 3's default: the input's mask, unchanged)."""
+        return previous_mask
+
+    def _attach_masks(self, inputs, outputs, previous):
+        """Keras's ``_set_mask_metadata``: outputs without a mask get ``compute_mask``'s."""
+        if not self.supports_masking:
+            if previous is not None:
+                warnings.warn(f"Layer {self.name!r} (of type {type(self).__name__}) was passed an input with a "
+                              "mask attached to it. However, this layer does not support masking and will "
+                              "therefore destroy the mask information. Downstream layers will not see the mask.",
+                              stacklevel=3)
+            return
+        flat = flatten(outputs)
+        if all(isinstance(t, Tensor) and t._keras_mask is not None for t in flat):
+            return
+        masks = self.compute_mask(inputs, previous)
+        if masks is None:
+            return
+        for tensor, mask in zip(flat, flatten(masks)):
+            if isinstance(tensor, Tensor) and tensor._keras_mask is None and mask is not None:
+                set_keras_mask(tensor, mask)
+
     # -- calling ---------------------------------------------------------------
     def call(self, inputs, *args, **kwargs):
         return inputs
@@ -266,17 +326,28 @@ class Layer:
             training = outer
         if self._call_accepts_training:
             kwargs["training"] = training
+        previous = kwargs.get("mask")  # an explicit mask, else the one the inputs carry
+        if previous is None:
+            previous = inputs._keras_mask if inputs.__class__ is Tensor else _mask_of(inputs)
+            if previous is not None and self._call_accepts_mask:
+                kwargs["mask"] = previous
+        elif not self._call_accepts_mask:
+            kwargs.pop("mask")
         if "mask" in kwargs and not self._call_accepts_mask:
             kwargs.pop("mask")
         if self._losses:
             object.__setattr__(self, "_losses", [])
         if training is outer:  # nested layers already see this flag (the usual case inside a model)
-            return self.call(inputs, *args, **kwargs)
-        token = enter_training(training)  # context-local: nested layers see it, other threads do not
-        try:
-            return self.call(inputs, *args, **kwargs)
-        finally:
-            exit_training(token)
+            outputs = self.call(inputs, *args, **kwargs)
+        else:
+            token = enter_training(training)  # context-local: nested layers see it, other threads do not
+            try:
+                outputs = self.call(inputs, *args, **kwargs)
+            finally:
+                exit_training(token)
+        if previous is not None or self._computes_mask:
+            self._attach_masks(inputs, outputs, previous)
+        return outputs
 
     # -- shapes ----------------------------------------------------------------
     def compute_output_shape(self, input_shape):

@@ -1,4 +1,5 @@
 """Core layers: Dense, Activation, Flatten, Dropout, Reshape, Permute, Lambda."""
+import inspect
 import numbers
 import math
 
@@ -16,6 +17,8 @@ def cast_to_layer_dtype(layer, x):
 
 class Dense(Layer):
     """``activation(inputs @ kernel + bias)`` on the last axis; kernel (in, units), bias (units,)."""
+
+    _supports_masking = True
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
@@ -71,6 +74,8 @@ class Dense(Layer):
 class Activation(Layer):
     """Applies an activation function as a layer of its own (e.g. after BatchNormalization)."""
 
+    _supports_masking = True
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -104,6 +109,8 @@ class Flatten(Layer):
 
 class Dropout(Layer):
     """Inverted dropout: active only when called with ``training=True`` (as fit does)."""
+
+    _supports_masking = True
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -193,16 +200,31 @@ class Permute(Layer):
 
 
 class Lambda(Layer):
-    """Wraps a function of tensors as a layer (not saved with the model: pass it back via custom_objects)."""
+    """Wraps a function of tensors as a layer (not saved with the model: pass it back via custom_objects).
 
-    def __init__(self, function, output_shape=None, arguments=None, **kwargs):
+    ``mask``, as in Keras: None (the layer drops masks), a function ``f(inputs, mask)`` giving the
+    output mask, or a fixed mask; a function that takes ``mask`` receives the input's mask.
+    """
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
         super().__init__(**kwargs)
         self.function = function
         self.arguments = arguments or {}
         self._output_shape = output_shape
+        self.mask = mask
+        self.supports_masking = mask is not None
+        try:
+            self._function_takes_mask = "mask" in inspect.signature(function).parameters
+        except (TypeError, ValueError):
+            self._function_takes_mask = False
 
-    def call(self, inputs):
+    def call(self, inputs, mask=None):
+        if self._function_takes_mask:
+            return self.function(inputs, mask=mask, **self.arguments)
         return self.function(inputs, **self.arguments)
+
+    def compute_mask(self, inputs, mask=None):
+        return self.mask(inputs, mask) if callable(self.mask) else self.mask
 
     def get_config(self):
         """The function is saved by name only (never its code): reloading finds it again through
@@ -210,12 +232,15 @@ class Lambda(Layer):
         config = super().get_config()
         config.update(function=registry.serialize_callable(self.function), arguments=self.arguments,
                       output_shape=self._output_shape)
+        if callable(self.mask):
+            config["mask"] = registry.serialize_callable(self.mask)
         return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        if isinstance(config.get("function"), (str, dict)):
-            config["function"] = registry.deserialize_callable(
-                config["function"], custom_objects, kind=f"Lambda layer {config.get('name')!r}")
+        for key in ("function", "mask"):
+            if isinstance(config.get(key), (str, dict)):
+                config[key] = registry.deserialize_callable(
+                    config[key], custom_objects, kind=f"Lambda layer {config.get('name')!r}")
         return cls(**config)

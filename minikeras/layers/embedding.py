@@ -8,8 +8,8 @@ _OBJECTS = ("embeddings_initializer", "embeddings_regularizer", "embeddings_cons
 class Embedding(Layer):
     """Turns token ids of shape (batch, ...) into vectors of shape (batch, ..., output_dim).
 
-    ``mask_zero`` is accepted and stored, but minikeras does not propagate masks: padded
-    steps are processed like any other step (pad at the start, "pre", so their effect fades).
+    With ``mask_zero=True`` id 0 is padding: the output carries the mask ``ids != 0``, so
+    recurrent layers skip those steps and the loss and metrics leave them out (Keras 3).
     """
 
     _accepted_kwargs = Layer._accepted_kwargs + ("sparse", "lora_rank")
@@ -47,6 +47,11 @@ class Embedding(Layer):
                 raise ValueError(f"Embedding {self.name!r}: token ids must lie in [0, {self.input_dim}), "
                                  f"got values from {low} to {high} in inputs of shape {tuple(ids.shape)}.")
         return ops.take(self.embeddings, ids, axis=0)  # repeated ids add up their gradients
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero:
+            return None
+        return ops.not_equal(inputs, 0)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)

@@ -45,7 +45,12 @@ class Node:
 
     @property
     def input_tensors(self):
-        return [t for t in flatten(self.inputs) if isinstance(t, KerasTensor)]
+        """Every symbolic tensor the call used: its inputs, then any among its other arguments
+        (e.g. a recurrent layer's ``initial_state=[h, c]`` from an encoder)."""
+        leaves = flatten(self.inputs)
+        if self.args or self.kwargs:
+            leaves = leaves + flatten(list(self.args)) + flatten(list(self.kwargs.values()))
+        return [t for t in leaves if isinstance(t, KerasTensor)]
 
     @property
     def output_tensors(self):

@@ -5,7 +5,8 @@ axes must be equal or 1 (an axis of size 1 is broadcast, nothing else is). Input
 rank get size-1 axes inserted after the batch axis, as Keras does. Each layer has a
 lower-case functional twin, e.g. ``add([a, b])`` is ``Add()([a, b])``.
 """
-from .. import ops
+from .. import backend, ops
+from ..autodiff import as_array
 from .base import Layer
 
 
@@ -73,6 +74,15 @@ class _Merge(Layer):
 
     def compute_output_shape(self, input_shape):
         return _elementwise_shape(self, _check_list(self, input_shape, self._min_inputs))
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras 3: when every input has a mask, a step is real where it is real in any of them."""
+        if not mask or any(m is None for m in mask):
+            return None
+        out = as_array(mask[0])
+        for m in mask[1:]:
+            out = out | as_array(m)
+        return out
 
     def _merge_function(self, inputs):
         raise NotImplementedError
@@ -188,6 +198,22 @@ class Concatenate(Layer):
 
     def compute_output_shape(self, input_shape):
         return self._output_shape(input_shape)
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras 3: the masks (all-True for an input without one) widened to the inputs, joined along
+        ``axis`` and reduced with "any" over the last axis; so along features a step stays real
+        where any input has it real."""
+        if mask is None or all(m is None for m in mask):
+            return None
+        xp = backend.get_array_module(inputs[0].value)
+        masks = []
+        for x, m in zip(inputs, mask):
+            if m is None:
+                masks.append(xp.ones(x.shape, dtype=bool))
+            else:
+                m = as_array(m).astype(bool, copy=False)
+                masks.append(xp.broadcast_to(m[..., None], x.shape) if m.ndim < x.ndim else m)
+        return xp.concatenate(masks, axis=self.axis).any(axis=-1)
 
     def get_config(self):
         config = super().get_config()

@@ -41,6 +41,8 @@ class BatchNormalization(Layer):
     A layer frozen with ``trainable = False`` always runs in inference mode, as in Keras 3.
     """
 
+    _supports_masking = True
+
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", moving_mean_initializer="zeros",
                  moving_variance_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
@@ -113,6 +115,8 @@ class LayerNormalization(Layer):
     Unlike BatchNormalization it behaves the same in training and inference and keeps no state.
     ``rms_scaling=True`` follows Keras 3's deprecated variant (no centring, no beta).
     """
+
+    _supports_masking = True
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False,
                  beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,

@@ -109,7 +109,21 @@ class GlobalMaxPooling2D(BaseGlobalPooling):
 
 
 class GlobalAveragePooling1D(BaseGlobalPooling):
+    """The mean over time; with a (batch, time) mask, over the real steps only (as Keras)."""
+
     rank, _op = 1, "global_average_pool"
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return super().call(inputs)
+        self.compute_output_shape(inputs.shape)
+        x = cast_to_layer_dtype(self, inputs)
+        weights = ops.expand_dims(ops.cast(mask, x.dtype), 2)
+        return ops.divide(ops.sum(ops.multiply(x, weights), axis=1, keepdims=self.keepdims),
+                          ops.sum(weights, axis=1, keepdims=self.keepdims))
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
 
 class GlobalMaxPooling1D(BaseGlobalPooling):

@@ -9,6 +9,8 @@ class Normalization(Layer):
     The statistics are non-trainable weights, so they count in ``summary()`` and are saved.
     """
 
+    _supports_masking = True
+
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
         super().__init__(**kwargs)
         self.axis = (axis,) if isinstance(axis, int) else tuple(axis or ())

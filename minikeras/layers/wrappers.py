@@ -8,8 +8,11 @@ class TimeDistributed(Layer):
 
     The time axis is folded into the batch axis, (b, t, ...) -> (b*t, ...), so the inner layer
     runs once, vectorised, and its output is unfolded back to (b, t, ...). The wrapper owns no
-    weights of its own: its parameter count is the inner layer's.
+    weights of its own: its parameter count is the inner layer's. A (batch, time) mask passes
+    through unchanged, as in Keras.
     """
+
+    _supports_masking = True
 
     def __init__(self, layer, **kwargs):
         if not isinstance(layer, Layer):

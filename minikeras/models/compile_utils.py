@@ -187,8 +187,9 @@ class CompileLoss:
         return flat
 
 
-class CompileMetrics:
-    """Metrics per output; logged under their own names, prefixed by the output name when several."""
+class CompileMetrics(metrics_module.StatelessState):
+    """Metrics per output; logged under their own names, prefixed by the output name when several.
+    (``stateless_update_state``/``stateless_result`` work on all of them at once, as in Keras 3.)"""
 
     def __init__(self, metrics, loss, output_names, weighted_metrics=None):
         self.name = "compile_metrics"

@@ -6,6 +6,7 @@ where each comes after the nodes it needs. Calling the model replays those nodes
 """
 from .. import backend, naming, ops
 from ..autodiff import Tensor
+from ..layers.base import set_keras_mask
 from ..layers.input_layer import InputLayer, KerasTensor
 from ..tree import flatten, map_structure, pack_sequence_as
 from .model import Model
@@ -20,7 +21,7 @@ def _as_input_dtype(x, dtype):
     if not isinstance(x, Tensor):
         arr = backend.convert_to_array(x)
         return Tensor(arr if arr.dtype == dtype else arr.astype(dtype))
-    return x if x.value.dtype == dtype else ops.cast(x, dtype)
+    return x if x.value.dtype == dtype else set_keras_mask(ops.cast(x, dtype), x._keras_mask)
 
 
 def _unpack_singleton(outputs):
@@ -146,14 +147,19 @@ class Functional(Model):
 
     def call(self, inputs, training=None, mask=None):
         flat = [_as_input_dtype(t, kt.dtype) for t, kt in zip(self._flatten_call_inputs(inputs), self.inputs)]
+        if mask is not None:  # Keras: masks given for the inputs are attached to them
+            for t, m in zip(flat, flatten(mask) if isinstance(mask, (list, tuple, dict)) else [mask]):
+                if m is not None and isinstance(t, Tensor):
+                    set_keras_mask(t, m)
         values = {id(kt): t for kt, t in zip(self.inputs, flat)}
         for node in self._nodes:
             def lookup(x):
                 return values[id(x)] if isinstance(x, KerasTensor) else x
             args = map_structure(lookup, node.inputs)
-            kwargs = dict(node.kwargs)
+            # (symbolic tensors among the other arguments, e.g. initial_state=[h, c], get their values)
+            kwargs = {k: map_structure(lookup, v) for k, v in node.kwargs.items()} if node.kwargs else {}
             kwargs.setdefault("training", training)
-            out = node.layer(args, *node.args, **kwargs)
+            out = node.layer(args, *map_structure(lookup, list(node.args)), **kwargs)
             for kt, value in zip(node.output_tensors, flatten(out)):
                 values[id(kt)] = value
         return _unpack_singleton(pack_sequence_as(self._outputs_struct, [values[id(t)] for t in self.outputs]))

@@ -54,7 +54,15 @@ class Model(Trainer, Layer):
             raise TypeError(f"{type(self).__name__}.__init__ got unexpected arguments "
                             f"{list(kwargs) or args}; a functional model is Model(inputs=..., outputs=...).")
         Layer.__init__(self, name=name, trainable=trainable, dtype=dtype)
+        # The layers inside attach their own masks to the outputs; a model computes none itself.
+        self._computes_mask = type(self).compute_mask not in (Layer.compute_mask, Model.compute_mask)
         self._init_trainer()
+
+    _supports_masking = True
+
+    def compute_mask(self, inputs, previous_mask):
+        """None: a model's outputs carry the masks its layers gave them."""
+        return None
 
     def __setattr__(self, name, value):
         if _is_metric(value) and not name.startswith("_"):

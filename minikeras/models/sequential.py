@@ -2,7 +2,7 @@
 from .. import layers as layers_module
 from .. import ops
 from ..autodiff import Tensor
-from ..layers.base import Layer
+from ..layers.base import Layer, set_keras_mask
 from ..layers.input_layer import Input, InputLayer, KerasTensor
 from ..layers.input_spec import incompatible_input
 from .model import Model
@@ -113,7 +113,9 @@ class Sequential(Model):
         if inputs.__class__ is Tensor and model_inputs:
             dtype = model_inputs[0].dtype
             if inputs.value.dtype != dtype:  # e.g. uint8 images for a float32 model (as Keras 3 casts)
-                inputs = ops.cast(inputs, dtype)
+                inputs = set_keras_mask(ops.cast(inputs, dtype), inputs._keras_mask)
+        if mask is not None and isinstance(inputs, Tensor):  # Keras: the first layer sees this mask
+            set_keras_mask(inputs, mask)
         expected = self._input_batch_shape
         if expected is not None and hasattr(inputs, "shape"):
             got = tuple(inputs.shape)

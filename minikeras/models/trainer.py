@@ -15,6 +15,7 @@ from ..autodiff import Tensor, gradients, no_grad
 from ..callbacks import CallbackList, History, ProgbarLogger
 from . import data as data_utils
 from .compile_utils import CompileLoss, CompileMetrics, flatten_metrics_in_order
+from .stateless import StatelessModel
 
 
 def _to_python(value):
@@ -66,7 +67,7 @@ def _logs_reader(result):
     return result.resolve if isinstance(result, LazyLogs) else (lambda: result)
 
 
-class Trainer:
+class Trainer(StatelessModel):
     """Mixed into ``Model``: everything compile/fit/evaluate/predict need."""
 
     def _init_trainer(self):
@@ -249,6 +250,7 @@ class Trainer:
         self.stop_training = False
         self.history = history
         user_batch_hooks = cb_list.wants("on_train_batch_end") or cb_list.wants("on_train_batch_begin")
+        train_step = self._stateless_train_step if self._train_step_takes_state() else self.train_step
         cb_list.on_train_begin()
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
@@ -258,7 +260,7 @@ class Trainer:
             for step, batch in batches:
                 if user_batch_hooks:
                     cb_list.batch_hook("on_train_batch_begin", step)
-                result = self.train_step(batch)
+                result = train_step(batch)
                 logs_fn = _logs_reader(result)
                 if user_batch_hooks:
                     cb_list.batch_hook("on_train_batch_end", step, _flatten_logs(logs_fn()))
@@ -355,7 +357,8 @@ class Trainer:
             sample_weight = data_utils.class_weight_to_sample_weight(y, class_weight, sample_weight)
         self._build_for_data(x)
         self.reset_metrics()
-        result = self.train_step((x, y, sample_weight) if sample_weight is not None else (x, y))
+        train_step = self._stateless_train_step if self._train_step_takes_state() else self.train_step
+        result = train_step((x, y, sample_weight) if sample_weight is not None else (x, y))
         logs = _flatten_logs(_logs_reader(result)())
         return logs if return_dict else flatten_metrics_in_order(self.metrics, logs)
 

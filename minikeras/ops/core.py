@@ -10,11 +10,31 @@ __all__ = ["convert_to_tensor", "convert_to_numpy", "cast", "stop_gradient", "sh
 
 
 def convert_to_tensor(x, dtype=None, sparse=None):
+    """``x`` as a Tensor. Arrays keep their dtype; Python numbers follow Keras 3: floats become
+    floatx, ints int32 (int64 only when a value does not fit), bools bool."""
     if isinstance(x, Tensor):
         if dtype is not None and x.dtype != backend.np.dtype(dtype).name:
             return cast(x, dtype)
         return x
-    return as_tensor(x, dtype)
+    if dtype is None and isinstance(x, float):  # NumPy's float64 scalars too (a float subclass)
+        dtype = backend.floatx()
+    t = as_tensor(x, dtype)
+    if dtype is None and t.value.dtype == _INT64 and isinstance(x, (int, list, tuple)) and _python_ints(x):
+        v = t.value
+        if v.size == 0 or (int(v.min()) >= -2 ** 31 and int(v.max()) < 2 ** 31):
+            t = Tensor(v.astype("int32"))
+    return t
+
+
+_INT64 = backend.np.dtype("int64")
+
+
+def _python_ints(x):
+    """True when ``x`` is made of Python numbers only (no array or NumPy scalar inside, whose own
+    dtype Keras keeps)."""
+    if isinstance(x, (list, tuple)):
+        return all(_python_ints(item) for item in x)
+    return isinstance(x, (int, float))
 
 
 def convert_to_numpy(x):

@@ -18,6 +18,7 @@ __all__ = [
     "logical_not", "isnan", "matmul", "dot", "sum", "mean", "max", "min", "amax", "amin", "var", "std",
     "argmax", "argmin", "reshape", "transpose", "expand_dims", "squeeze", "concatenate", "stack",
     "flip", "getitem", "take", "one_hot", "zeros", "ones", "zeros_like", "ones_like", "arange",
+    "array", "full", "full_like", "empty", "empty_like", "eye", "identity", "tri", "tril", "triu", "linspace",
 ]
 
 
@@ -40,6 +41,20 @@ def _unary(forward, backward):
     return apply
 
 
+def _unary_float(forward, backward):
+    """A unary op whose result is a float (sqrt, exp, log): as in Keras 3, integer and bool
+    inputs are computed in floatx (NumPy would give float64)."""
+    op = function(forward, backward)
+
+    def apply(x):
+        x = convert_to_tensor(x)
+        if x.value.dtype.kind not in "fc":
+            x = Tensor(x.value.astype(backend.floatx()))
+        return op(x)
+    apply.__name__ = op.__name__
+    return apply
+
+
 # ---------------------------------------------------------------- elementwise arithmetic
 
 add = _binary(E.add_forward, E.add_backward)
@@ -51,10 +66,10 @@ maximum = _binary(E.maximum_forward, E.pick_backward)
 minimum = _binary(E.minimum_forward, E.pick_backward)
 negative = _unary(E.negative_forward, E.negative_backward)
 square = _unary(E.square_forward, E.square_backward)
-sqrt = _unary(E.sqrt_forward, E.sqrt_backward)
-exp = _unary(E.exp_forward, E.exp_backward)
-log = _unary(E.log_forward, E.log_backward)
-log1p = _unary(E.log1p_forward, E.log1p_backward)
+sqrt = _unary_float(E.sqrt_forward, E.sqrt_backward)
+exp = _unary_float(E.exp_forward, E.exp_backward)
+log = _unary_float(E.log_forward, E.log_backward)
+log1p = _unary_float(E.log1p_forward, E.log1p_backward)
 abs = absolute = _unary(E.abs_forward, E.abs_backward)  # noqa: A001 (Keras's name)
 
 
@@ -122,7 +137,13 @@ _min = function(R.min_forward, R.extreme_backward)
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001
-    return _sum(convert_to_tensor(x), axis=axis, keepdims=keepdims)
+    x = convert_to_tensor(x)
+    dt = x.value.dtype
+    if dt.kind in "biu":  # no gradient; Keras 3 sums bools and small ints in int32 (NumPy: int64)
+        out_dtype = dt if dt.kind != "b" and dt.itemsize >= 4 else "int32"
+        axis = tuple(axis) if isinstance(axis, list) else axis
+        return Tensor(x.value.sum(axis=axis, keepdims=keepdims, dtype=out_dtype))
+    return _sum(x, axis=axis, keepdims=keepdims)
 
 
 def mean(x, axis=None, keepdims=False):
@@ -252,7 +273,85 @@ def ones_like(x, dtype=None):
 
 
 def arange(start, stop=None, step=1, dtype=None):
+    """As Keras 3: int32 for integer bounds, floatx as soon as one of them is a float."""
+    start, stop, step = (as_array(b) for b in (start, stop, 1 if step is None else step))
+    if dtype is None:
+        floats = [isinstance(b, float) or getattr(getattr(b, "dtype", None), "kind", "") == "f"
+                  for b in (start, stop, step)]
+        dtype = backend.floatx() if any(floats) else "int32"
     return Tensor(backend.xp().arange(start, stop, step, dtype=dtype))
+
+
+# ---------------------------------------------------------------- array constructors
+# Keras 3's dtype rules: ``array`` converts as ``convert_to_tensor`` does; a constructor given a
+# shape (``full``, ``eye``, ...) makes floatx unless told otherwise; ``*_like`` keeps x's dtype.
+
+
+def array(x, dtype=None):
+    """A tensor holding ``x`` (a copy when ``x`` is an array); a tensor ``x`` is returned as it
+    is (cast when ``dtype`` differs), so it keeps its gradient."""
+    if isinstance(x, Tensor):
+        return convert_to_tensor(x, dtype)
+    t = convert_to_tensor(x, dtype)
+    return Tensor(t.value.copy()) if t.value is x else t
+
+
+def full(shape, fill_value, dtype=None):
+    return Tensor(backend.xp().full(shape, as_array(fill_value), dtype=dtype or backend.floatx()))
+
+
+def full_like(x, fill_value, dtype=None):
+    v = as_array(convert_to_tensor(x))
+    return Tensor(xp_of(v).full_like(v, as_array(fill_value), dtype=dtype))
+
+
+def empty(shape, dtype=None):
+    return Tensor(backend.xp().empty(shape, dtype=dtype or backend.floatx()))
+
+
+def empty_like(x, dtype=None):
+    v = as_array(convert_to_tensor(x))
+    return Tensor(xp_of(v).empty_like(v, dtype=dtype))
+
+
+def eye(N, M=None, k=0, dtype=None):  # noqa: N803 (Keras's argument names)
+    return Tensor(backend.xp().eye(N, M, k, dtype=dtype or backend.floatx()))
+
+
+def identity(n, dtype=None):
+    return eye(n, dtype=dtype)
+
+
+def tri(N, M=None, k=0, dtype=None):  # noqa: N803
+    return Tensor(backend.xp().tri(N, M, k, dtype=dtype or backend.floatx()))
+
+
+_triangle = function(S.triangle_forward, S.triangle_backward)
+
+
+def tril(x, k=0):
+    """The lower triangle (on and below diagonal ``k``) of the last two axes; the rest zero."""
+    return _triangle(convert_to_tensor(x), k=k, lower=True)
+
+
+def triu(x, k=0):
+    """The upper triangle (on and above diagonal ``k``) of the last two axes; the rest zero."""
+    return _triangle(convert_to_tensor(x), k=k, lower=False)
+
+
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    """``num`` evenly spaced values from ``start`` to ``stop``: floatx (float16 for float16
+    bounds) unless ``dtype`` says otherwise; integer dtypes round down, as NumPy does."""
+    a, b = as_array(start), as_array(stop)
+    if dtype is None:
+        half = any(getattr(v, "dtype", None) == "float16" for v in (a, b))
+        dtype = "float16" if half else backend.floatx()
+    xp = backend.get_array_module(a, b) if hasattr(a, "dtype") or hasattr(b, "dtype") else backend.xp()
+    out = xp.linspace(a, b, num, endpoint=endpoint, retstep=retstep, dtype=dtype, axis=axis)
+    if retstep:
+        values, step = out
+        return Tensor(values), float(step) if backend.np.ndim(step) == 0 else Tensor(xp.asarray(step))
+    return Tensor(out)
 
 
 # ---------------------------------------------------------------- Tensor operators

@@ -3,12 +3,15 @@
 Each is one node of several outputs: the sequence and the final state(s) (LSTM: h and c),
 so the layer can return any of them without extra nodes; the kernel's BPTT receives the
 gradients of all of them at once. Dropout masks are constants (``input_mask`` for the
-inputs, ``state_mask`` for the state fed back), drawn by the layer.
+inputs, ``state_mask`` for the state fed back, each shared by the gates or one per gate),
+drawn by the layer. ``mask`` (batch, time) marks the real steps, as Keras's ``mask``:
+masked steps keep the state, and their outputs follow Keras 3 (``zero_output_for_mask``).
 """
 from ..autodiff import as_array, function
 from ..kernels import recurrent as R
 from ..kernels.parallel import batch_split
 from .core import convert_to_tensor
+from .numpy import getitem
 
 __all__ = ["simple_rnn", "lstm", "gru"]
 
@@ -35,42 +38,65 @@ def _inputs(kind, x, kernel, recurrent_kernel, bias, states, n_states):
     return (convert_to_tensor(x), convert_to_tensor(kernel), convert_to_tensor(recurrent_kernel), bias, *states)
 
 
-def _select(outputs, return_sequences, return_state):
-    """What the layer returns: the last output or the sequence, then the states if asked."""
+def _select(outputs, return_sequences, return_state, last_from_sequence=False):
+    """What the layer returns: the last output or the sequence, then the states if asked.
+
+    The last output is the final hidden state, except with a mask when outputs and states
+    can differ (an initial state, or ``zero_output_for_mask``): then it is the sequence's last step.
+    """
     sequence, states = outputs[0], list(outputs[1:])
-    out = sequence if return_sequences else states[0]
+    if return_sequences:
+        out = sequence
+    elif last_from_sequence:
+        out = getitem(sequence, (slice(None), -1))
+    else:
+        out = states[0]
     return [out] + states if return_state else out
+
+
+def _masks(mask, initial_state, zero_output_for_mask):
+    """The kernel's mask attributes, and whether the last output must come from the sequence."""
+    if mask is None:
+        return {}, False
+    mask = as_array(mask)
+    return dict(mask=mask, zero_output_for_mask=bool(zero_output_for_mask)), \
+        bool(zero_output_for_mask) or initial_state is not None
 
 
 def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation="tanh",
                go_backwards=False, return_sequences=False, return_state=False,
-               input_mask=None, state_mask=None):
+               input_mask=None, state_mask=None, mask=None, zero_output_for_mask=False):
     """Differentiable SimpleRNN over a whole sequence.
 
     Returns the last output (or the sequence); with ``return_state`` a list
     ``[output, h]``. ``initial_state`` is a tensor or a one-element list.
     """
+    masks, last_from_sequence = _masks(mask, initial_state, zero_output_for_mask)
     outputs = _simple_rnn(*_inputs("simple_rnn", x, kernel, recurrent_kernel, bias, initial_state, 1),
                           activation=activation, go_backwards=go_backwards,
-                          input_mask=as_array(input_mask), state_mask=as_array(state_mask))
-    return _select(outputs, return_sequences, return_state)
+                          input_mask=as_array(input_mask), state_mask=as_array(state_mask), **masks)
+    return _select(outputs, return_sequences, return_state, last_from_sequence)
 
 
 def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation="tanh",
          recurrent_activation="sigmoid", go_backwards=False, return_sequences=False,
-         return_state=False, input_mask=None, state_mask=None):
+         return_state=False, input_mask=None, state_mask=None, mask=None, zero_output_for_mask=False):
     """Differentiable LSTM; ``initial_state`` is ``[h0, c0]``; ``return_state`` gives ``[out, h, c]``."""
+    masks, last_from_sequence = _masks(mask, initial_state, zero_output_for_mask)
     outputs = _lstm(*_inputs("lstm", x, kernel, recurrent_kernel, bias, initial_state, 2),
                     activation=activation, recurrent_activation=recurrent_activation,
-                    go_backwards=go_backwards, input_mask=as_array(input_mask), state_mask=as_array(state_mask))
-    return _select(outputs, return_sequences, return_state)
+                    go_backwards=go_backwards, input_mask=as_array(input_mask), state_mask=as_array(state_mask),
+                    **masks)
+    return _select(outputs, return_sequences, return_state, last_from_sequence)
 
 
 def gru(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation="tanh",
         recurrent_activation="sigmoid", reset_after=True, go_backwards=False, return_sequences=False,
-        return_state=False, input_mask=None, state_mask=None):
+        return_state=False, input_mask=None, state_mask=None, mask=None, zero_output_for_mask=False):
     """Differentiable GRU (Keras 3 layout; ``reset_after`` as in Keras); ``return_state`` gives ``[out, h]``."""
+    masks, last_from_sequence = _masks(mask, initial_state, zero_output_for_mask)
     outputs = _gru(*_inputs("gru", x, kernel, recurrent_kernel, bias, initial_state, 1),
                    activation=activation, recurrent_activation=recurrent_activation, reset_after=reset_after,
-                   go_backwards=go_backwards, input_mask=as_array(input_mask), state_mask=as_array(state_mask))
-    return _select(outputs, return_sequences, return_state)
+                   go_backwards=go_backwards, input_mask=as_array(input_mask), state_mask=as_array(state_mask),
+                   **masks)
+    return _select(outputs, return_sequences, return_state, last_from_sequence)

@@ -320,6 +320,51 @@ class Optimizer:
         self._apply_constraints(tvars)
         self._increment_iterations()
 
+    def stateless_apply(self, optimizer_variables, grads,
+                        trainable_variables=None):
+        """Keras 3's stateless step (JAX-style training loops): from the given optimizer state
+        and variable values, the new ``(trainable_variables, optimizer_variables)`` after one
+        ``apply``; the optimizer's own state and the model's variables are left as they were.
+
+        Both lists follow ``optimizer.variables`` and the variables the optimizer was built
+        with; the step runs on copies, so the arrays passed in are never written to.
+        """
+        cls = type(self).__name__
+        if trainable_variables is None:
+            raise TypeError(f"{cls}.stateless_apply: `trainable_variables` (the current variable values) is required.")
+        if not self.built:
+            raise ValueError(f"{cls}.stateless_apply: the optimizer is not built yet; call "
+                             "`optimizer.build(variables)` with the model's trainable variables first.")
+        own = self._variables + self._trainable_variables
+        given = list(optimizer_variables) + list(trainable_variables)
+        for what, values, variables in (("optimizer_variables", optimizer_variables, self._variables),
+                                        ("trainable_variables", trainable_variables, self._trainable_variables)):
+            if len(values) != len(variables):
+                raise ValueError(f"{cls}.stateless_apply: `{what}` must hold {len(variables)} values (one per "
+                                 f"variable, in order), got {len(values)}.")
+        copies = []
+        for var, value in zip(own, given):
+            arr = var.value
+            xp = backend.get_array_module(arr)
+            value = value.value if isinstance(value, Tensor) else value
+            if xp is np:
+                value = backend.to_numpy(value)
+            value = xp.array(value, dtype=arr.dtype)  # a copy: the update below is in place
+            if value.shape != arr.shape:
+                raise ValueError(f"{cls}.stateless_apply: the value for {var.path!r} has shape "
+                                 f"{tuple(value.shape)}, expected {tuple(arr.shape)}.")
+            copies.append(value)
+        saved = [var.value for var in own]
+        try:
+            for var, value in zip(own, copies):
+                var.value = value
+            self.apply(grads)
+            return ([Tensor(v.value) for v in self._trainable_variables],
+                    [Tensor(v.value) for v in self._variables])
+        finally:
+            for var, value in zip(own, saved):
+                var.value = value
+
     def _prepare_gradients(self, grads, trainable_variables):
         """``(variables, gradient arrays, variable arrays, slot indices)`` for the variables that
         got a gradient, each gradient an array of its variable's module, shape and dtype; the
