@@ -13,7 +13,8 @@ from each assignment's ``grading/catalogue.toml`` (nothing is written here per a
   alice graded in parallel with them still full marks).
 
 Everything runs in bubblewrap sandboxes, two workers, with short time limits (a cell gets 8 s;
-the MLP's CPU budget is lowered to 10 s). It skips where nbgrader or bwrap cannot run.
+the CPU budgets of the notebook-graded tasks are lowered, ``BUDGETS``). It skips where nbgrader
+or bwrap cannot run.
 """
 import collections
 import csv
@@ -40,6 +41,7 @@ from minikeras.grading.runtime import calls, wire  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = sorted(p.parent.parent.name for p in ROOT.glob("solutions/*/grading/spec.py"))
 TIMEOUT, GRACE, MLP_BUDGET = 8, 2, 10
+BUDGETS = {"test_mlp": MLP_BUDGET, "test_sequence_model": 6}  # task -> CPU seconds in these tests
 STATE = ("autograded", "feedback", ".grading", "gradebook.db", "grades.csv")
 
 
@@ -285,8 +287,9 @@ def nbgrader(course, *args, **kw):
 
 
 def grade(course, assignment, *extra, **kw):
+    budgets = [arg for task, seconds in BUDGETS.items() for arg in ("--cpu-budget", f"{task}={seconds}")]
     return run_cli(course, "-m", "minikeras.grading.run", assignment, "--workers", "2", "--timeout", str(TIMEOUT),
-                   "--grace", str(GRACE), "--cpu-budget", f"test_mlp={MLP_BUDGET}", *extra, **kw)
+                   "--grace", str(GRACE), *budgets, *extra, **kw)
 
 
 def mistake_rounds(cat):

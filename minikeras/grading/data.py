@@ -1,9 +1,11 @@
-"""The Fashion-MNIST subsets the graded notebook trains and validates on.
+"""The data subsets the graded notebooks train and validate on (Fashion-MNIST for
+``02_mlp``, Japanese Vowels for ``04_rnn``).
 
 While a submission is graded its sandbox holds no data set at all, only the files that
-:func:`write_fashion_subset` made (``MINIKERAS_GRADING_DATA`` names their folder): the
-training subset and the validation images, which are held back from the *training* set.
-The test images, from which the grader draws its held-out check, never enter the sandbox.
+:func:`write_fashion_subset` / :func:`write_vowels_subset` made (``MINIKERAS_GRADING_DATA``
+names their folder): the training subset and the validation examples, which are held back
+from the *training* set. The test examples, from which the grader draws its held-out check,
+never enter the sandbox.
 """
 import os
 
@@ -39,3 +41,42 @@ def load_fashion_subset(n_train=10000, n_val=1000):
         (xt, yt), (xv, yv) = _split(x, y, n_train, n_val)
     return ((xt.astype("float32") / 255.0, yt.astype("int64")),
             (xv.astype("float32") / 255.0, yv.astype("int64")))
+
+
+# ------------------------------------------------------------------ Japanese Vowels (04_rnn)
+
+VOWEL_STEPS = 29  # the longest utterance of both splits: every sequence is pre-padded to it
+VOWEL_FILES = ("vowels_train_x", "vowels_train_y", "vowels_val_x", "vowels_val_y")
+
+
+def pad_vowels(sequences):
+    """Utterances (frames, 12) -> float32 (n, 29, 12), zeros before the first frame."""
+    from ..preprocessing.sequence import pad_sequences
+    return pad_sequences(list(sequences), maxlen=VOWEL_STEPS, dtype="float32", padding="pre")
+
+
+def _vowel_split(x, y):
+    val = np.arange(len(x)) % 5 == 4  # 6 of each speaker's 30 training utterances
+    return (x[~val], y[~val]), (x[val], y[val])
+
+
+def write_vowels_subset(folder):
+    from ..datasets import japanese_vowels
+    (x, y), _ = japanese_vowels.load_data()
+    (xt, yt), (xv, yv) = _vowel_split(pad_vowels(x), y)
+    os.makedirs(folder, exist_ok=True)
+    for name, arr in zip(VOWEL_FILES, (xt, yt, xv, yv)):
+        np.save(os.path.join(folder, name + ".npy"), np.ascontiguousarray(arr), allow_pickle=False)
+
+
+def load_vowels_subset():
+    """Japanese Vowels' training split, pre-padded to 29 frames of 12 coefficients (float32)
+    with int64 speakers 0..8: 216 utterances to train on and, for validation, every fifth
+    one (54) held back. The test split is not used here."""
+    folder = os.environ.get("MINIKERAS_GRADING_DATA")
+    if folder:
+        xt, yt, xv, yv = (np.load(os.path.join(folder, n + ".npy"), allow_pickle=False) for n in VOWEL_FILES)
+        return (xt, yt), (xv, yv)
+    from ..datasets import japanese_vowels
+    (x, y), _ = japanese_vowels.load_data()
+    return _vowel_split(pad_vowels(x), y)

@@ -65,7 +65,7 @@ class Case:
 
     desc: str
     steps: list
-    same_dtype: bool = True  # float results must keep the reference's dtype
+    same_dtype: object = True  # float results keep the reference's dtype; "exact": integer ones too
     tol: tuple = None  # (rtol, atol) instead of the dtype's defaults
     secret: object = None  # judge-only data (e.g. the held-out labels); never sent
     check: object = None  # custom check(case, got_records, want_records) -> (message or None, symptoms)
@@ -228,6 +228,8 @@ def _describe(value):
 
 def compare_values(got, want, what, same_dtype=True, tol=None):
     """None when ``got`` matches ``want``; else a sentence that says how it differs."""
+    if isinstance(want, list) and not all(isinstance(v, (bool, int, float, np.generic)) for v in want):
+        want = tuple(want)  # a list of arrays (or None): compared entry by entry, like a tuple
     if isinstance(want, tuple):
         if not isinstance(got, (tuple, list)) or len(got) != len(want):
             return f"{what} must be a tuple of {len(want)}, got {_describe(got)}"
@@ -238,6 +240,16 @@ def compare_values(got, want, what, same_dtype=True, tol=None):
         return None
     if want is None:
         return None if got is None else f"{what} must be None, got {_describe(got)}"
+    if isinstance(want, dict):  # a cache with named entries: these keys at least, each compared
+        if not isinstance(got, dict):
+            return f"{what} must be a dict, got {_describe(got)}"
+        for key, w in want.items():
+            if key not in got:
+                return f"{what} has no entry {key!r}"
+            problem = compare_values(got[key], w, f"{what}[{key!r}]", same_dtype, tol)
+            if problem:
+                return problem
+        return None
     if isinstance(want, str):
         return None if got == want else f"{what} must be {want!r}, got {got!r}"[:300]
     if isinstance(want, bool) and not isinstance(got, np.ndarray):
@@ -253,7 +265,11 @@ def compare_values(got, want, what, same_dtype=True, tol=None):
         return None
     want_arr = _as_array(want)
     if want_arr is None:
-        return None if got == want else f"{what} is {_describe(got)}, expected {_describe(want)}"
+        try:
+            same = bool(got == want)
+        except Exception:  # noqa: BLE001 (an odd value compares as different, it must not stop grading)
+            same = False
+        return None if same else f"{what} is {_describe(got)}, expected {_describe(want)}"
     got_arr = _as_array(got)
     if got_arr is None:
         return f"{what} must be {'a number' if want_arr.ndim == 0 else 'an array'}, got {_describe(got)}"
@@ -278,6 +294,8 @@ def compare_values(got, want, what, same_dtype=True, tol=None):
         return None
     if got_arr.dtype.kind not in "biuf":
         return f"{what} must be numeric, got dtype {got_arr.dtype}"
+    if same_dtype == "exact" and isinstance(want, np.ndarray) and got_arr.dtype != want_arr.dtype:
+        return f"{what} has dtype {got_arr.dtype}, expected {want_arr.dtype}"
     if not np.array_equal(got_arr.astype(np.float64), want_arr.astype(np.float64)):
         bad = got_arr.astype(np.float64) != want_arr.astype(np.float64)
         return f"{what} differs from the reference at {int(np.sum(bad))} of {bad.size} position(s)"

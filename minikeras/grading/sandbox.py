@@ -95,6 +95,7 @@ class Sandbox:
         self.binds = {}
         self.packages = []  # package folders to mount read-only (their parents go on PYTHONPATH)
         self.masks = []
+        self.hidden = []  # files or folders inside the mounted trees that the process must not see
         self.env = {}
 
     # -------------------------------------------------------------- layout
@@ -119,6 +120,11 @@ class Sandbox:
             for loc in list(spec.submodule_search_locations or []) or [spec.origin]:
                 if loc and os.path.exists(loc):
                     self.masks.append(os.path.abspath(loc))
+
+    def hide(self, path):
+        """Hide one file (as an empty file) or folder (as an empty one) of the mounted system,
+        Python or packages, e.g. a data set's test split that ships inside a package."""
+        self.hidden.append(os.path.abspath(path))
 
     # -------------------------------------------------------------- command
 
@@ -198,6 +204,12 @@ class Sandbox:
         for path in list(MASKED_SYSTEM_DIRS) + self.masks:
             if os.path.isdir(path) and any(path == t or path.startswith(t + "/") for t in trees + ["/usr"]):
                 args += ["--tmpfs", path]
+        for path in self.hidden:
+            if any(path == t or path.startswith(t + "/") for t in trees + ["/usr"] + list(self.packages)):
+                if os.path.isdir(path):
+                    args += ["--tmpfs", path]
+                elif os.path.exists(path):
+                    args += ["--ro-bind", "/dev/null", path]
         args += ["--clearenv", "--chdir", self.inside("home") if "home" in self.binds else "/tmp"]
         for key, value in self._environment().items():
             args += ["--setenv", key, value]

@@ -93,6 +93,24 @@ def library_copies(source):
     return found
 
 
+def defined_names(source):
+    """The names a cell binds at its top level (functions, classes, assignments, imports)."""
+    python = python_source(source)
+    if python is None:
+        return set()
+    names = set()
+    for node in ast.parse(python).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
 def tamper_signs(source, original=None):
     """Sentences describing what in ``source`` (``original``: the cell as written, before
     IPython's syntax was translated) looks like an attempt on the grader."""

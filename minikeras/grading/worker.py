@@ -149,6 +149,24 @@ def replay_plan(nb, spec):
     return {"steps": steps[:last or 0], "blocked": list(sb.LIBRARY_PACKAGES)}
 
 
+def hidden_paths(spec):
+    """Files the notebook's sandbox must not see: the spec's ``HIDDEN_DATA``, pairs of
+    (installed package, path inside it), such as a data set's bundled test split."""
+    import importlib.util
+    out = []
+    for package, inside in getattr(spec, "HIDDEN_DATA", ()):
+        if package == "minikeras":
+            roots = [PACKAGE_DIR]
+        else:
+            try:
+                found = importlib.util.find_spec(package)
+            except (ImportError, ValueError):
+                found = None
+            roots = list(found.submodule_search_locations or []) if found else []
+        out += [os.path.join(root, inside) for root in roots if os.path.exists(os.path.join(root, inside))]
+    return out
+
+
 def student_cells(nb):
     """(label, source) of every code cell the student wrote: answer cells and added cells."""
     out = []
@@ -239,6 +257,8 @@ def grade(job, slot=0):
     if job.get("shared_dir"):
         box.bind("shared", job["shared_dir"], "/judge/shared")
     box.packages = [PACKAGE_DIR]
+    for path in hidden_paths(spec):
+        box.hide(path)
     box.env = {"NBGRADER_EXECUTION": "autograde", "MINIKERAS_JUDGE_DIR": box.inside("judge"),
                "MINIKERAS_QUICK": "1"}
     if job.get("shared_dir"):
@@ -284,7 +304,11 @@ def grade(job, slot=0):
     t_replay = time.monotonic() - t2
 
     # -------------------------------------------------- 3. verdicts (no student code runs here)
-    copies, signs = static.scan(student_cells(nb))
+    cells = student_cells(nb)
+    copies, signs = static.scan(cells)
+    defines = {}  # label -> names its cell binds: a pasted kernel fails the tasks defined beside it
+    for label, source in cells:
+        defines.setdefault(label, set()).update(static.defined_names(source))
     verdicts, flags = {}, [f"{label}: {why}" for label, why in signs]
     for label, mine, theirs in copies:
         flags.append(f"{label}: `{mine}` is a copy of minikeras's `{theirs}`")
@@ -298,7 +322,8 @@ def grade(job, slot=0):
             observed["timed_out"] = bool(replay and task.id in replay.timed_out)
             if replay and task.id in replay.ended:
                 observed["why"] = "The process ended (exit, a signal or a resource limit) while this task was graded."
-            copied = [(mine, theirs) for _, mine, theirs in copies if mine in task.functions]
+            copied = [(mine, theirs) for label, mine, theirs in copies
+                      if mine in task.functions or defines.get(label, set()) & set(task.functions)]
             if copied:
                 observed["static"] = (f"`{copied[0][0]}` is a copy of minikeras's own `{copied[0][1]}`; "
                                       "write the kernel yourself.", "library")
