@@ -202,6 +202,21 @@ PIXEL_IS_NEW_POINT = """([img, fx, fy]) => {
 }"""
 
 
+def open_and_run_all(page, base, token, notebook, errors):
+    """Open ``notebook`` in JupyterLab, collect the page's JavaScript errors into ``errors``,
+    wait for the kernel, then Run > Run All Cells (what a student does first)."""
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+    page.goto(f"{base}/lab/tree/{notebook}?token={token}", timeout=90_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    page.wait_for_function(
+        "() => /\\|\\s*Idle/.test(document.querySelector('#jp-main-statusbar')?.innerText || '')",
+        timeout=90_000)
+    time.sleep(1.0)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+
+
 def test_playground_notebook_plays_in_jupyterlab(jupyter_lab):
     base, token = jupyter_lab
     ARTIFACTS.mkdir(exist_ok=True)
@@ -211,17 +226,7 @@ def test_playground_notebook_plays_in_jupyterlab(jupyter_lab):
                                                        args=CHROME_ARGS, viewport={"width": 1500, "height": 1100})
         try:
             page = browser.pages[0] if browser.pages else browser.new_page()
-            page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-            page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None)
-            page.goto(f"{base}/lab/tree/playground.ipynb?token={token}", timeout=90_000)
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-            # wait until the kernel is up, then Run > Run All Cells
-            page.wait_for_function(
-                "() => /\\|\\s*Idle/.test(document.querySelector('#jp-main-statusbar')?.innerText || '')",
-                timeout=90_000)
-            time.sleep(1.0)
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            open_and_run_all(page, base, token, "playground.ipynb", errors)
             first = page.locator(".mk-playground").first
             heat = first.locator(".mk-playground-heatmap")
             heat.wait_for(state="visible", timeout=60_000)

@@ -13,7 +13,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from test_browser import ARTIFACTS, CHROME_ARGS, CHROMIUM, jupyter_lab, sync_playwright  # noqa: F401
+from test_browser import ARTIFACTS, CHROME_ARGS, CHROMIUM, jupyter_lab, open_and_run_all, sync_playwright  # noqa: F401
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)"),
@@ -77,17 +77,8 @@ def test_conv_explorer_in_jupyterlab(jupyter_lab, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROME_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1250})
-        page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-        page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None)
         try:
-            page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}", timeout=90_000)
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-            page.wait_for_function(
-                "() => /\\|\\s*Idle/.test(document.querySelector('#jp-main-statusbar')?.innerText || '')",
-                timeout=90_000)
-            time.sleep(1.0)
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            open_and_run_all(page, base, token, NOTEBOOK, errors)
             explorer = page.locator(".mk-conv-explorer").first
             explorer.wait_for(state="visible", timeout=120_000)
             output = explorer.locator("img.mk-conv-output")

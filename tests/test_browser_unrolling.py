@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from test_browser import ARTIFACTS, CHROME_ARGS, CHROMIUM, jupyter_lab, sync_playwright  # noqa: F401
+from test_browser import ARTIFACTS, CHROME_ARGS, CHROMIUM, jupyter_lab, open_and_run_all, sync_playwright  # noqa: F401
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)"),
@@ -50,16 +50,7 @@ def test_unrolling_explorer_steps_in_jupyterlab(jupyter_lab, tmp_path):
                                                        viewport={"width": 1400, "height": 1200})
         try:
             page = browser.pages[0] if browser.pages else browser.new_page()
-            page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-            page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None)
-            page.goto(f"{base}/lab/tree/unrolling_demo.ipynb?token={token}", timeout=90_000)
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-            page.wait_for_function(
-                "() => /\\|\\s*Idle/.test(document.querySelector('#jp-main-statusbar')?.innerText || '')",
-                timeout=90_000)
-            time.sleep(1.0)
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            open_and_run_all(page, base, token, "unrolling_demo.ipynb", errors)
             svg = page.locator(".mk-unroll-graph svg").first
             svg.wait_for(state="visible", timeout=120_000)
             box = page.locator(".mk-unroll").first

@@ -56,7 +56,7 @@ def _numerical(f, x, upstream, eps=1e-6):
     return grad
 
 
-# ====================================================================== the recurrent plug
+# ---- the recurrent plug
 
 def _pair(layer_a, layer_b, x, initial_state=None):
     """Outputs and weight gradients of two layers with the same weights on the same input."""
@@ -193,7 +193,7 @@ def test_recurrent_layers_lists_plugged_and_library_layers(solution):
     assert plug.recurrent_layers(dense) == []
 
 
-# ====================================================================== the spec's references
+# ---- the spec's references
 
 def test_step_and_sequence_references_match_keras(spec, keras_ref, rng):
     x = rng.normal(size=(3, 4, 2)).astype("float32")
@@ -316,7 +316,7 @@ def test_vowels_subset_round_trip(tmp_path, monkeypatch):
     assert np.array_equal(xt, xt2) and np.array_equal(yv, yv2)
 
 
-# ====================================================================== grader additions
+# ---- grader additions
 
 def test_named_cache_entries_and_exact_dtypes_are_compared():
     want = {"H": np.zeros((2, 3), np.float32), "has_bias": True}

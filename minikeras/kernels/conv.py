@@ -1,17 +1,20 @@
 """Convolution kernels, channels-last (NHWC), Keras/TensorFlow semantics.
 
-The forward pass works on blocks of samples (about ``BLOCK_BYTES`` each on the CPU, the whole
-batch on a GPU): a block's im2col view of the (padded) input is copied once into a
-``(rows, kh*kw*C)`` matrix that stays in cache and multiplied by the reshaped kernel straight
-into the output, one GEMM per block. The backward pass does the same blocks: the kernel
-gradient is a second GEMM on the rebuilt patch matrix, and the input gradient a third GEMM
-whose column gradient is scattered back with a loop over the ``kh*kw`` kernel offsets
-(col2im); nothing loops over pixels.
+The batch is cut into chunks of samples that run on the CPU's cores at once
+(``kernels.parallel``), and each chunk into blocks of about ``BLOCK_BYTES`` (the whole batch on
+a GPU). The forward pass copies a block's im2col view of the (padded) input once into a
+``(rows, kh*kw*C)`` patch matrix that stays in cache and multiplies it by the reshaped kernel
+straight into the output, one GEMM per block. The backward pass does the same blocks: the
+kernel gradient is a second GEMM on the rebuilt patch matrix, and the input gradient a third,
+batched over the ``kh*kw`` kernel offsets so that each offset's contribution comes out as one
+contiguous image, added into the input gradient with one shifted add per offset (col2im);
+nothing loops over pixels.
 
 "same" padding follows TensorFlow: the output has ``ceil(n / s)`` positions and when the
 total padding is odd the extra row/column goes at the bottom/right.
 """
 from . import activations as A
+from .parallel import chunks, map_chunks, sum_in_order
 from ..backend import get_array_module
 
 
@@ -62,17 +65,19 @@ def col2im(dwin, padded_shape, oh, ow, sh, sw, dh, dw):
     """Adjoint of ``windows``: sum a (N, OH, OW, kh, kw, C) gradient into the padded input."""
     xp = get_array_module(dwin)
     dxp = xp.zeros(padded_shape, dtype=dwin.dtype)
-    _col2im_into(dxp, dwin, (dwin.shape[3], dwin.shape[4], oh, ow, sh, sw, dh, dw))
+    kh, kw = dwin.shape[3], dwin.shape[4]
+    _col2im_into(dxp, [dwin[:, :, :, i, j, :] for i in range(kh) for j in range(kw)],
+                 (kh, kw, oh, ow, sh, sw, dh, dw))
     return dxp
 
 
-def _col2im_into(dxp, dwin, geom):
-    """``col2im`` accumulating into an existing padded block ``dxp`` (one add per kernel offset)."""
+def _col2im_into(dxp, offset_grads, geom):
+    """Add one (N, OH, OW, C) gradient per kernel offset (row-major) into the padded block ``dxp``
+    at that offset's shifted, strided position: one add per offset."""
     kh, kw, oh, ow, sh, sw, dh, dw = geom
-    for i in range(kh):
-        for j in range(kw):
-            r, c = i * dh, j * dw
-            dxp[:, r:r + sh * (oh - 1) + 1:sh, c:c + sw * (ow - 1) + 1:sw, :] += dwin[:, :, :, i, j, :]
+    for k, g in enumerate(offset_grads):
+        r, c = (k // kw) * dh, (k % kw) * dw
+        dxp[:, r:r + sh * (oh - 1) + 1:sh, c:c + sw * (ow - 1) + 1:sw, :] += g
 
 
 def _pad(x, pads, value=0):
@@ -99,6 +104,15 @@ def block_size(xp, n, sample_bytes):
 
 
 BLOCK_BYTES = 1 << 20
+
+
+def blocks_of(rows, step):
+    """The range of samples ``rows`` (a slice) cut into blocks of at most ``step`` samples, of
+    sizes that differ by one at most (no small last block)."""
+    n = rows.stop - rows.start
+    parts = -(-n // step)
+    bounds = [rows.start + n * i // parts for i in range(parts + 1)]
+    return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
 
 
 def conv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1),
@@ -141,13 +155,20 @@ def conv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid", dilati
     z = xp.empty((n, oh, ow, cout), dtype=xp.result_type(x, kernel))
     relu = activation == "relu"
     step = block_size(xp, n, oh * ow * (kh * kw * cin + cout) * z.itemsize)
-    for s in range(0, n, step):
-        zb = z[s:s + step].reshape(-1, cout)
-        xp.matmul(_patches(xpad[s:s + step], geom), wmat, out=zb)
-        if bias is not None:
-            zb += bias
-        if relu:
-            xp.maximum(zb, 0, out=zb)
+
+    def forward_rows(rows):
+        # NumPy's maximum against the scalar 0 runs element by element; against an array of
+        # zeros it is vectorised (five times faster, NumPy 2.4)
+        zeros = xp.zeros((step * oh * ow, cout), dtype=z.dtype) if relu else None
+        for b in blocks_of(rows, step):
+            zb = z[b].reshape(-1, cout)
+            xp.matmul(_patches(xpad[b], geom), wmat, out=zb)
+            if bias is not None:
+                zb += bias
+            if relu:
+                xp.maximum(zb, zeros[:zb.shape[0]], out=zb)
+
+    map_chunks(forward_rows, chunks(xp, n, z.size * kh * kw * cin // 16))
     act_cache = z if relu else None
     if not relu and activation != "linear":
         z, act_cache = A.FUSABLE[activation][0](z)
@@ -185,7 +206,9 @@ def conv2d_backward(dy, cache, needs=(True, True, True)):
 
     Block by block, as the forward: the ReLU mask, ``dkernel += patches.T @ dz`` (the patches
     are rebuilt from the cached padded input, cheaper than keeping them), ``dbias`` as a GEMV,
-    and for dx one GEMM ``dz @ kernel.T`` scattered back (col2im) into the block's samples.
+    and for dx the GEMM ``dz @ kernel[i, j].T`` for every kernel offset at once, each added
+    back at its offset (col2im) into the block's samples. Each chunk of the batch sums its own
+    kernel and bias gradients; the chunks' sums are added in order at the end.
     """
     xpad, kernel, has_bias, pads, geom, activation, act_cache = cache
     _, _, oh, ow, sh, sw, _, _ = geom
@@ -200,27 +223,37 @@ def conv2d_backward(dy, cache, needs=(True, True, True)):
     if not relu and activation != "linear":
         dy = A.FUSABLE[activation][1](dy, act_cache)
     wmat = kernel.reshape(kh * kw * cin, cout)
+    per_offset = kernel.reshape(kh * kw, cin, cout).transpose(0, 2, 1)  # (kh*kw, cout, cin), a view
     dtype = xp.result_type(dy, kernel)
-    dxp = xp.zeros(xpad.shape, dtype=dtype) if need_dx else None
-    dk = xp.zeros((kh * kw * cin, cout), dtype=dtype) if need_dk else None
-    db = xp.zeros((cout,), dtype=dtype) if need_db else None
+    dxp = xp.empty(xpad.shape, dtype=dtype) if need_dx else None
     step = block_size(xp, n, oh * ow * (kh * kw * cin + cout) * max(dy.itemsize, kernel.itemsize))
     ones = xp.ones((step * oh * ow,), dtype=dtype) if need_db else None
-    for s in range(0, n, step):
-        dz = dy[s:s + step].reshape(-1, cout)
-        if relu:
-            dz = dz * (act_cache[s:s + step].reshape(-1, cout) > 0)
-        if need_dk:
-            dk += _patches(xpad[s:s + step], geom).T @ dz
-        if need_db:
-            db += ones[:dz.shape[0]] @ dz  # a GEMV: faster than dz.sum(axis=0)
-        if need_dx:
-            dcols = dz @ wmat.T
-            if kh == kw == 1 and sh == sw == 1:
-                dxp[s:s + step] = dcols.reshape(dxp[s:s + step].shape)
-            else:
-                m = dcols.shape[0] // (oh * ow)
-                _col2im_into(dxp[s:s + step], dcols.reshape(m, oh, ow, kh, kw, cin), geom)
+    one_to_one = kh == kw == 1 and sh == sw == 1
+
+    def backward_rows(rows):
+        dk = xp.zeros((kh * kw * cin, cout), dtype=dtype) if need_dk else None
+        db = xp.zeros((cout,), dtype=dtype) if need_db else None
+        for b in blocks_of(rows, step):
+            dz = dy[b].reshape(-1, cout)
+            if relu:
+                dz = dz * (act_cache[b].reshape(-1, cout) > 0)
+            if need_dk:
+                dk += _patches(xpad[b], geom).T @ dz
+            if need_db:
+                db += ones[:dz.shape[0]] @ dz  # a GEMV: faster than dz.sum(axis=0)
+            if need_dx:
+                m = b.stop - b.start
+                if one_to_one:
+                    dxp[b] = (dz @ wmat.T).reshape(dxp[b].shape)
+                else:
+                    dcols = xp.matmul(dz, per_offset)  # (kh*kw, rows, cin)
+                    dxp[b] = 0
+                    _col2im_into(dxp[b], dcols.reshape(kh * kw, m, oh, ow, cin), geom)
+        return dk, db
+
+    parts = map_chunks(backward_rows, chunks(xp, n, dy.size * kh * kw * cin // 16))
+    dk = sum_in_order([p[0] for p in parts])
+    db = sum_in_order([p[1] for p in parts])
     dx = _crop(dxp, pads) if need_dx else None
     return dx, (None if dk is None else dk.reshape(kernel.shape)), db
 

@@ -209,24 +209,28 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
 def _batch_norm_train_forward(x, gamma, beta, axis, epsilon):
     y, cache = N.batch_norm_train_forward(x, gamma, beta, axis, epsilon)
     mean, var = N.batch_moments(cache)
-    return (y, mean, var), (cache, x)
+    return (y, mean, var), (cache, x, axis % x.ndim)
 
 
 def _batch_norm_train_backward(grads, caches, needs):
     """The kernel's backward for y, plus what the batch mean and variance pass on to x when
     they are used too (they are plain averages over the reduced axes)."""
     gy, gmean, gvar = grads
-    cache, x = caches
+    cache, x, axis = caches
+    xp = get_array_module(x)
     if gy is None:
-        gy = get_array_module(x).zeros_like(x)
+        gy = xp.zeros_like(x)
     dx, dgamma, dbeta = N.batch_norm_train_backward(gy, cache, needs)
     if needs[0] and (gmean is not None or gvar is not None):
-        x_hat, inv, _, _, _, bshape, n = cache[:7]
+        mean, _ = N.batch_moments(cache)
+        bshape = [1] * x.ndim
+        bshape[axis] = x.shape[axis]
+        n = x.size // x.shape[axis]
         extra = 0
         if gmean is not None:
             extra = gmean.reshape(bshape) / n
         if gvar is not None:  # var = mean((x - mean)^2): d var / dx = 2 (x - mean) / n
-            extra = extra + gvar.reshape(bshape) * (2.0 / n) * (x_hat / inv)
+            extra = extra + gvar.reshape(bshape) * (2.0 / n) * (x - mean.reshape(bshape))
         dx = dx + extra
     return dx, dgamma, dbeta
 

@@ -9,6 +9,7 @@ masked steps keep the state, and their outputs follow Keras 3 (``zero_output_for
 """
 from ..autodiff import as_array, function
 from ..kernels import recurrent as R
+from ..kernels.parallel import batch_split
 from .core import convert_to_tensor
 from .numpy import getitem
 
@@ -18,9 +19,12 @@ __all__ = ["simple_rnn", "lstm", "gru"]
 RNN_ACTIVATIONS = frozenset(R.ACTIVATIONS)
 
 # The kernels' backward take the upstream gradients as separate arguments, in output order.
-_simple_rnn = function(R.simple_rnn_forward, lambda g, cache, needs: R.simple_rnn_backward(*g, cache, needs))
-_lstm = function(R.lstm_forward, lambda g, cache, needs: R.lstm_backward(*g, cache, needs))
-_gru = function(R.gru_forward, lambda g, cache, needs: R.gru_backward(*g, cache, needs))
+# Sequences never meet, so each op runs its kernel on chunks of the batch at once (the inputs
+# cut along the batch: x and the initial states; see ``kernels.parallel.batch_split``).
+_simple_rnn = function(*batch_split(R.simple_rnn_forward,
+                                    lambda g, cache, needs: R.simple_rnn_backward(*g, cache, needs), (0, 4)))
+_lstm = function(*batch_split(R.lstm_forward, lambda g, cache, needs: R.lstm_backward(*g, cache, needs), (0, 4, 5)))
+_gru = function(*batch_split(R.gru_forward, lambda g, cache, needs: R.gru_backward(*g, cache, needs), (0, 4)))
 
 
 def _inputs(kind, x, kernel, recurrent_kernel, bias, states, n_states):
