@@ -241,14 +241,17 @@ def test_switched_off_copy_keeps_the_library_but_not_the_kernels(tmp_path, spec)
     dest = switched_off.build(str(ROOT / "minikeras"), str(tmp_path / "minikeras"), spec.SWITCHED_OFF)
     text = (Path(dest) / "kernels" / "conv.py").read_text()
     assert "def conv2d_forward(" not in text and "conv2d_forward = _switched_off('conv2d_forward')" in text
+    assert "def windows(" not in text and "def padding_amounts(" in text  # helpers of other layers stay
     script = """
 import numpy as np, minikeras as keras
 x = np.ones((2, 6, 6, 1), dtype="float32")
 dense = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
 print("dense", dense.predict(x, verbose=0).shape)
+print("pooling", keras.layers.AveragePooling2D()(x).shape, keras.layers.GlobalMaxPooling2D()(x).shape)
 for make in (lambda: keras.layers.Conv2D(2, 3)(x), lambda: keras.layers.MaxPooling2D()(x),
              lambda: keras.layers.BatchNormalization()(x, training=True), lambda: keras.layers.Dropout(0.5)(x, training=True),
-             lambda: keras.ops.conv(x, np.ones((3, 3, 1, 2), dtype="float32"))):
+             lambda: keras.ops.conv(x, np.ones((3, 3, 1, 2), dtype="float32")),
+             lambda: keras.layers.Conv1D(2, 3)(x[:, 0]), lambda: keras.layers.MaxPooling1D()(x[:, 0])):
     try:
         make()
         print("ran")
@@ -259,7 +262,7 @@ for make in (lambda: keras.layers.Conv2D(2, 3)(x), lambda: keras.layers.MaxPooli
     out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split("\n")[:6] == ["dense (2, 3)"] + ["off True"] * 5, out.stdout
+    assert out.stdout.split("\n")[:9] == ["dense (2, 3)", "pooling (2, 3, 3, 1) (2, 1)"] + ["off True"] * 7, out.stdout
 
 
 def test_switched_off_names_must_exist():

@@ -35,10 +35,14 @@ N_TRAIN, N_VAL, N_HELDOUT = 10000, 1000, 2000
 BAR = 0.82
 
 # The kernels students write: inside the notebook's sandbox minikeras's own versions raise,
-# so that the CNN of Task 8 can only run (and train) on the student's kernels.
+# so that the CNN of Task 8 can only run (and train) on the student's kernels. The helpers that
+# only those kernels use go too (the im2col view and its inverse, the 2x2 max pooling), so that
+# no plugged layer can be assembled from the library's own pieces.
 SWITCHED_OFF = (
     "kernels.conv.conv2d_forward", "kernels.conv.conv2d_backward",
+    "kernels.conv.windows", "kernels.conv.col2im", "kernels.conv._patches", "kernels.conv._col2im_into",
     "kernels.pooling.max_pool2d_forward", "kernels.pooling.max_pool2d_backward",
+    "kernels.pooling._max_pool_2x2_forward", "kernels.pooling._max_pool_2x2_backward",
     "kernels.normalization.batch_norm_train_forward", "kernels.normalization.batch_norm_train_backward",
     "kernels.normalization.batch_norm_infer_forward", "kernels.normalization.batch_norm_infer_backward",
     "kernels.normalization.batch_moments",
