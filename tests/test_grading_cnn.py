@@ -313,3 +313,21 @@ def test_rebuild_refuses_descriptions_it_must_not_score(solution):
     forged["layers"][0]["config"] = dict(forged["layers"][0]["config"], filters="__import__('os')")
     with pytest.raises(network.NotRebuildable, match="filters"):
         network.rebuild(forged)
+
+
+# -------------------------------------------------- the solution against the judge, many draws
+
+def test_solution_passes_every_replay_task_on_many_draws(spec, solution):
+    """The pipeline test draws one set of inputs per run; here the solution meets the judge on
+    several seeds, so that a reference too sensitive to float32 rounding (a constant feature's
+    1 / sqrt(epsilon)) shows up here rather than as a flaky pipeline run."""
+    for seed in range(6):
+        cases = judge.make_cases(spec, seed=seed)
+        for task in spec.TASKS:
+            if task.where != "replay" or (seed >= 2 and task.id in ("test_conv_forward_naive", "test_conv_forward_fast")):
+                continue
+            namespace = dict(judge.context_namespace(task))
+            namespace.update({name: solution[name] for name in task.functions})
+            records = judge.run_cases(cases[task.id], namespace)
+            verdict = judge.judge_task(task, cases[task.id], records)
+            assert verdict.passed, (seed, task.id, verdict.message)
