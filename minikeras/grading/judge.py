@@ -43,12 +43,13 @@ class Step:
     label: str = ""  # how feedback names the call, e.g. "relu_backward(dy, cache)"
     names: tuple = ()  # names of the result's elements, e.g. ("y", "cache")
     get: bool = False  # look the name up without calling it (a table such as GATES)
+    count: bool = False  # also record how many function calls it made (vectorised or looping?)
 
     def wire(self):
         fn = self.fn
         return {"fn": fn, "args": list(self.args), "kwargs": dict(self.kwargs),
                 "record": self.record if isinstance(self.record, str) else list(self.record),
-                **({"get": True} if self.get else {})}
+                **({"get": True} if self.get else {}), **({"count": True} if self.count else {})}
 
 
 def Out(*path):  # noqa: N802 (reads like a value in specs)

@@ -12,11 +12,23 @@ objects a model is built from (one autodiff node per call, as in the library):
   and ``backward(dy, cache) -> dx``, for ``Dense(..., activation=...)`` or ``Activation``;
 * :func:`loss_with` - a loss from ``forward(y_true, y_pred, from_logits) ->
   (per_sample, cache)`` and ``backward(dloss, cache) -> dy_pred``, for ``compile(loss=...)``;
+* :func:`conv2d_layer_with` - a ``Conv2D`` layer class from ``forward(x, kernel, bias, strides,
+  padding) -> (y, cache)`` and ``backward(dy, cache, needs) -> (dx, dkernel, dbias)``;
+* :func:`max_pooling2d_with` - a ``MaxPooling2D`` layer class from ``forward(x, pool_size,
+  strides, padding) -> (y, cache)`` and ``backward(dy, cache) -> dx``;
+* :func:`batch_normalization_with` - a ``BatchNormalization`` layer class from the training
+  forward/backward pair, the batch moments of its cache, the inference forward and the
+  moving-average update;
+* :func:`dropout_layer_with` - a ``Dropout`` layer class from ``forward(x, rate, noise_shape,
+  generator) -> (y, cache)`` and ``backward(dy, cache) -> dx``;
 * :func:`simple_rnn_layer_with` - a ``SimpleRNN`` layer class whose whole-sequence pass runs
   ``forward(x, kernel, recurrent_kernel, bias, initial_state) -> ((sequence, last_h), cache)``
   and ``backward(d_sequence, d_last_h, cache[, needs]) -> (dx, dkernel, drecurrent_kernel,
   dbias, dinitial_state)``, minikeras's ``simple_rnn_forward``/``simple_rnn_backward``
   interface; :func:`recurrent_layers` says which recurrent layers of a model are plugged.
+
+The plugged convolution, pooling, normalization and dropout classes carry ``_student_kernel``
+(their kind), which :func:`minikeras.grading.network.describe` reports.
 
 Example::
 
@@ -31,7 +43,11 @@ from .. import layers as _layers
 from .. import losses as _losses
 from .. import ops
 from ..autodiff import as_tensor, function
-from ..layers.core import Dense, cast_to_layer_dtype
+from ..layers.convolutional import Conv2D
+from ..layers.core import Dense, Dropout, cast_to_layer_dtype
+from ..layers.input_spec import incompatible_input
+from ..layers.normalization import BatchNormalization
+from ..layers.pooling import MaxPooling2D
 
 
 def _check_pair(forward, backward):
@@ -132,6 +148,158 @@ def loss_with(forward, backward, from_logits=False, sparse=None, name=None):
         sparse = "sparse" in forward.__name__
     return _PluggedLoss(forward, backward, from_logits, sparse,
                         name or forward.__name__.replace("_forward", ""))
+
+
+def _single(forward, backward, name):
+    """A one-input op from ``forward(x, **attrs) -> (y, cache)`` and ``backward(dy, cache) -> dx``."""
+    _check_pair(forward, backward)
+
+    def student_forward(x, **attrs):
+        y, cache = forward(x, **attrs)
+        return _as_like(y, x), (cache, x)
+
+    def student_backward(g, caches, needs):
+        cache, x = caches
+        return (_as_like(backward(g, cache), x),)
+
+    return function(student_forward, student_backward, name=name)
+
+
+def _with_grads(forward, backward, name):
+    """An op from ``forward(*arrays, **attrs) -> (y, cache)`` and ``backward(dy, cache, needs)``
+    returning one gradient (or None) per positional array, cast like the input it belongs to."""
+    _check_pair(forward, backward)
+
+    def student_forward(*arrays, **attrs):
+        y, cache = forward(*arrays, **attrs)
+        return _as_like(y, arrays[0]), (cache, arrays)
+
+    def student_backward(g, caches, needs):
+        cache, arrays = caches
+        grads = backward(g, cache, needs)
+        return tuple(None if like is None or gr is None else _as_like(gr, like)
+                     for gr, like in zip(grads, arrays))
+
+    return function(student_forward, student_backward, name=name)
+
+
+def _student_class(name, base, kind, methods, doc):
+    cls = type(name, (base,), dict(methods, __doc__=doc, _student_kernel=kind))
+    cls.__module__ = __name__
+    return cls
+
+
+def conv2d_layer_with(forward, backward, name="StudentConv2D"):
+    """A ``Conv2D`` subclass whose convolution runs ``forward``/``backward``.
+
+    The kernel pair computes ``conv(x, kernel) + bias`` only (``bias`` may be None); the
+    layer's activation is applied after it, as a separate op. Dilation is not supported.
+    """
+    op = _with_grads(forward, backward, forward.__name__)
+
+    def __init__(self, *args, **kwargs):
+        Conv2D.__init__(self, *args, **kwargs)
+        if self.dilation_rate != (1, 1):
+            raise ValueError(f"{name} {self.name!r}: your convolution supports dilation_rate=(1, 1) only, "
+                             f"got {self.dilation_rate}.")
+
+    def call(self, inputs):
+        in_channels = self.kernel.shape[-2]
+        if inputs.ndim != 4 or inputs.shape[-1] != in_channels:
+            raise incompatible_input(self, f"a rank-4 input with {in_channels} channels on the last axis",
+                                     inputs.shape)
+        self.compute_output_shape(inputs.shape)
+        x = cast_to_layer_dtype(self, as_tensor(inputs))
+        y = op(x, self.kernel, self.bias, strides=self.strides, padding=self.padding)
+        return self.activation(y)
+
+    return _student_class(name, Conv2D, "conv2d", {"__init__": __init__, "call": call},
+                          f"Conv2D running {forward.__name__}/{backward.__name__}.")
+
+
+def max_pooling2d_with(forward, backward, name="StudentMaxPooling2D"):
+    """A ``MaxPooling2D`` subclass whose pooling runs ``forward``/``backward``."""
+    op = _single(forward, backward, forward.__name__)
+
+    def call(self, inputs):
+        self.compute_output_shape(inputs.shape)
+        x = cast_to_layer_dtype(self, as_tensor(inputs))
+        return op(x, pool_size=self.pool_size, strides=self.strides, padding=self.padding)
+
+    return _student_class(name, MaxPooling2D, "max_pool2d", {"call": call},
+                          f"MaxPooling2D running {forward.__name__}/{backward.__name__}.")
+
+
+def batch_normalization_with(train_forward, train_backward, moments, infer_forward, moving_update,
+                             name="StudentBatchNormalization"):
+    """A ``BatchNormalization`` subclass running the student's kernels.
+
+    Training: ``train_forward(x, gamma, beta, axis, epsilon) -> (y, cache)`` and
+    ``train_backward(dy, cache, needs) -> (dx, dgamma, dbeta)``; ``moments(cache) -> (mean,
+    var)`` feeds ``moving_update(moving, value, momentum)`` for both moving statistics.
+    Inference: ``infer_forward(x, mean, var, gamma, beta, axis, epsilon) -> (y, cache)``; no
+    gradient flows through it (the graded CNN never trains in inference mode).
+    """
+    _check_pair(train_forward, train_backward)
+    for f, role in ((moments, "moments"), (infer_forward, "inference forward"), (moving_update, "moving update")):
+        if not callable(f):
+            raise TypeError(f"The {role} function must be a function, got {type(f).__name__}.")
+
+    def forward_train(x, gamma, beta, axis, epsilon):
+        y, cache = train_forward(x, gamma, beta, axis, epsilon)
+        mean, var = moments(cache)
+        return (_as_like(y, x), _as_like(mean, x), _as_like(var, x)), (cache, (x, gamma, beta))
+
+    def backward_train(grads, caches, needs):
+        cache, inputs = caches
+        gy = grads[0] if grads[0] is not None else backend.get_array_module(inputs[0]).zeros_like(inputs[0])
+        out = train_backward(gy, cache, needs)
+        return tuple(None if like is None or g is None else _as_like(g, like) for g, like in zip(out, inputs))
+
+    def forward_infer(x, mean, var, gamma, beta, axis, epsilon):
+        y, cache = infer_forward(x, mean, var, gamma, beta, axis, epsilon)
+        return _as_like(y, x), cache
+
+    def backward_infer(g, cache, needs):
+        raise NotImplementedError(f"{name}: gradients through inference mode (a frozen batch normalization) "
+                                  "are not part of this assignment.")
+
+    train_op = function(forward_train, backward_train, name=train_forward.__name__)
+    infer_op = function(forward_infer, backward_infer, name=infer_forward.__name__)
+
+    def call(self, inputs, training=None):
+        self._check_input(inputs)
+        x = cast_to_layer_dtype(self, as_tensor(inputs))
+        axis = self.axis % x.ndim
+        if training and self.trainable:
+            y, mean, var = train_op(x, self.gamma, self.beta, axis=axis, epsilon=self.epsilon)
+            m = self.momentum
+            self.moving_mean.assign(_as_like(moving_update(self.moving_mean.value, mean.value, m), x.value))
+            self.moving_variance.assign(_as_like(moving_update(self.moving_variance.value, var.value, m), x.value))
+            return y
+        return infer_op(x, self.moving_mean, self.moving_variance, self.gamma, self.beta, axis=axis,
+                        epsilon=self.epsilon)
+
+    return _student_class(name, BatchNormalization, "batch_norm", {"call": call},
+                          f"BatchNormalization running {train_forward.__name__}/{train_backward.__name__} "
+                          f"and {infer_forward.__name__}.")
+
+
+def dropout_layer_with(forward, backward, name="StudentDropout"):
+    """A ``Dropout`` subclass whose training-time masking runs ``forward``/``backward``
+    (``forward(x, rate, noise_shape, generator)``); at inference it passes its input through."""
+    op = _single(forward, backward, forward.__name__)
+
+    def call(self, inputs, training=None):
+        if not training or self.rate == 0:
+            return inputs
+        noise_shape = None
+        if self.noise_shape is not None:
+            noise_shape = tuple(inputs.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
+        return op(as_tensor(inputs), rate=self.rate, noise_shape=noise_shape, generator=self._generator)
+
+    return _student_class(name, Dropout, "dropout", {"call": call},
+                          f"Dropout running {forward.__name__}/{backward.__name__}.")
 
 
 # ---------------------------------------------------------------- recurrent layers
@@ -292,4 +460,5 @@ def recurrent_layers(model):
 
 SimpleRNN = _layers.SimpleRNN
 
-__all__ = ["dense_layer_with", "activation_with", "loss_with", "simple_rnn_layer_with", "recurrent_layers"]
+__all__ = ["dense_layer_with", "activation_with", "loss_with", "conv2d_layer_with", "max_pooling2d_with",
+           "batch_normalization_with", "dropout_layer_with", "simple_rnn_layer_with", "recurrent_layers"]

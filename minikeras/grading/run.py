@@ -286,6 +286,12 @@ def main(argv=None):
             spec.prepare_shared(shared)
             open(os.path.join(shared, ".complete"), "w").close()
 
+    package = None
+    if getattr(spec, "SWITCHED_OFF", ()):  # the notebook's sandbox gets minikeras without these kernels
+        from . import switched_off, worker
+        package = switched_off.build(worker.PACKAGE_DIR, os.path.abspath(os.path.join(state, "package", "minikeras")),
+                                     spec.SWITCHED_OFF)
+
     students = course.students()
     if args.student:
         students = [s for s in students if s in set(args.student)]
@@ -325,7 +331,7 @@ def main(argv=None):
                 continue
             pool.jobs.put(dict(assignment=args.assignment, student=student, notebook=os.path.abspath(path),
                                source_dir=os.path.abspath(course.source_dir), work_dir=work_dir,
-                               shared_dir=shared, timeout=timeout, grace=args.grace, limits=limits,
+                               shared_dir=shared, package_dir=package, timeout=timeout, grace=args.grace, limits=limits,
                                sandbox=not args.no_sandbox, seed=args.seed, budgets=budgets,
                                keep_work=args.keep_work))
             in_flight += 1

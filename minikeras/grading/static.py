@@ -44,6 +44,7 @@ TAMPER_MODULES = {
     "urllib": "reaches the network", "http": "reaches the network", "requests": "reaches the network",
     "importlib": "imports by computed name", "gc": "walks the garbage collector", "inspect": "inspects the grader",
     "shutil": "copies or removes files", "builtins": "changes the builtins",
+    **{name: "imports a deep-learning library other than minikeras" for name in ("keras", "torch", "tensorflow", "jax")},
 }
 STUDENT_FACING = ("plug", "data")  # the parts of minikeras.grading a notebook may use
 TAMPER_TEXT = [
@@ -52,6 +53,7 @@ TAMPER_TEXT = [
     (re.compile(r"minikeras\.grading\.(?!plug\b|data\b)\w+"), "reaches into the grader (minikeras.grading)"),
     (re.compile(r"\bos\.(system|popen|exec\w*|spawn\w*)\b"), "runs other programs"),
     (re.compile(r"\bget_ipython\b"), "uses the IPython shell"),
+    (re.compile(r"\b_student_kernel\b"), "forges the kind of a plugged layer (minikeras.grading.plug)"),
 ]
 
 

@@ -149,14 +149,15 @@ def replay_plan(nb, spec):
     return {"steps": steps[:last or 0], "blocked": list(sb.LIBRARY_PACKAGES)}
 
 
-def hidden_paths(spec):
+def hidden_paths(spec, package_dir=PACKAGE_DIR):
     """Files the notebook's sandbox must not see: the spec's ``HIDDEN_DATA``, pairs of
-    (installed package, path inside it), such as a data set's bundled test split."""
+    (installed package, path inside it), such as a data set's bundled test split.
+    ``package_dir``: the minikeras the sandbox mounts (a copy when kernels are switched off)."""
     import importlib.util
     out = []
     for package, inside in getattr(spec, "HIDDEN_DATA", ()):
         if package == "minikeras":
-            roots = [PACKAGE_DIR]
+            roots = [package_dir]
         else:
             try:
                 found = importlib.util.find_spec(package)
@@ -256,8 +257,11 @@ def grade(job, slot=0):
     box.bind("data", os.path.join(judge_a, "data"), "/judge/data")
     if job.get("shared_dir"):
         box.bind("shared", job["shared_dir"], "/judge/shared")
-    box.packages = [PACKAGE_DIR]
-    for path in hidden_paths(spec):
+    package_dir = job.get("package_dir") or PACKAGE_DIR
+    box.packages = [package_dir]
+    if job.get("package_dir"):  # the spec switched kernels off: no other library may stand in for them
+        box.mask_packages([name for name in sb.LIBRARY_PACKAGES if name != "minikeras"])
+    for path in hidden_paths(spec, package_dir):
         box.hide(path)
     box.env = {"NBGRADER_EXECUTION": "autograde", "MINIKERAS_JUDGE_DIR": box.inside("judge"),
                "MINIKERAS_QUICK": "1"}
@@ -332,6 +336,10 @@ def grade(job, slot=0):
             result = results.get(index)
             observed["timed_out"] = bool(result and result.status in ("timeout", "killed", "died"))
             observed["cpu"] = result.cpu_after if result and result.status == "ok" else None
+            if result and result.status == "error":  # what the test cell raised (the student's text: data)
+                error = next((o for o in result.outputs if o.get("output_type") == "error"), None)
+                if error:
+                    observed["error"] = (str(error.get("ename", ""))[:100], str(error.get("evalue", ""))[:400])
             if task.cpu_budget is not None:
                 observed["budget"] = budgets.get(task.id, task.cpu_budget)
             if result is None or result.status in ("skipped", "not run"):

@@ -5,9 +5,14 @@ namespace it runs against, with arguments that are plain values, ``DataRef`` (a 
 file of the judge's) or ``OutRef`` (an earlier step's result, e.g. the student's own cache).
 The same code runs the student's functions in the sandbox and the reference and the
 catalogued mistakes in the judge, so every implementation sees exactly the same calls.
+
+A step marked ``count`` also records how many Python and C function calls the call made
+(``sys.setprofile``): a spec can then tell a vectorised kernel, whose count does not grow
+with the input, from one that loops over its elements.
 """
 import copy
 import os
+import sys
 import time
 import warnings
 
@@ -78,6 +83,25 @@ def _error(exc):
     return {"type": type(exc).__name__, "message": text}
 
 
+def _call(fn, args, kwargs, count):
+    """``fn(*args, **kwargs)``; with ``count``, also the number of function calls it made."""
+    if not count:
+        return fn(*args, **kwargs), None
+    calls = [0]
+
+    def profile(frame, event, arg):
+        if event == "call" or event == "c_call":
+            calls[0] += 1
+
+    previous = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        result = fn(*args, **kwargs)
+    finally:
+        sys.setprofile(previous)
+    return result, calls[0]
+
+
 def run_case(case, namespace, data=None, guard=None):
     """Run every step of ``case``; returns one record (a dict) per step.
 
@@ -102,12 +126,15 @@ def run_case(case, namespace, data=None, guard=None):
             with warnings.catch_warnings():
                 warnings.simplefilter("error")
                 with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+                    count = bool(step.get("count"))
                     if guard is not None:
                         with guard():
-                            result = fn(*args, **kwargs)
+                            result, n_calls = _call(fn, args, kwargs, count)
                     else:
-                        result = fn(*args, **kwargs)
+                        result, n_calls = _call(fn, args, kwargs, count)
             record["seconds"] = time.perf_counter() - start
+            if n_calls is not None:
+                record["calls"] = n_calls
             outputs.append(result)
             record["ok"] = _pick(result, step.get("record", "all"))
             changed = _mutated(originals, args)
