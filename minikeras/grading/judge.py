@@ -113,6 +113,20 @@ class Verdict:
         return text
 
 
+def out_of_time(task, observed):
+    """The verdict of a notebook task whose test cell ran past its deadline or whose notebook
+    spent more CPU time than the task's budget; None when neither happened. The limits come
+    from outside the student's process (``observed``), so a custom ``evaluate`` starts here."""
+    if observed.get("timed_out"):
+        return Verdict(task.id, False, "The cell did not finish within the time limit.", {"timeout"})
+    budget, cpu = observed.get("budget", task.cpu_budget), observed.get("cpu")
+    if budget is not None and cpu is not None and cpu > budget:
+        return Verdict(task.id, False, f"The notebook used {cpu:.1f} s of CPU time up to the end of this "
+                                       f"task (training included, wherever it ran); the budget is "
+                                       f"{budget:.0f} s.", {"budget"})
+    return None
+
+
 # ------------------------------------------------------------------ loading a spec
 
 def load_spec(assignment_dir):

@@ -9,7 +9,7 @@ MLP on fresh held-out test images, within a CPU budget that the grader measures 
 """
 import numpy as np
 
-from minikeras.grading.judge import Case, Data, Out, Step, Task, Verdict, shape_text
+from minikeras.grading.judge import Case, Data, Out, Step, Task, Verdict, out_of_time, shape_text
 from minikeras.kernels import activations as A
 from minikeras.kernels import dense as D
 from minikeras.kernels import losses as L
@@ -221,14 +221,9 @@ def cases_mlp(rng, task):
 
 
 def evaluate_mlp(task, cases, records, observed):
-    budget = observed.get("budget", task.cpu_budget)
-    cpu = observed.get("cpu")
-    if observed.get("timed_out"):
-        return Verdict(task.id, False, "The cell did not finish within the time limit.", {"timeout"})
-    if cpu is not None and cpu > budget:
-        return Verdict(task.id, False, f"The notebook used {cpu:.1f} s of CPU time up to the end of this "
-                                       f"task (training included, wherever it ran); the budget is "
-                                       f"{budget:.0f} s.", {"budget"})
+    late = out_of_time(task, observed)
+    if late:
+        return late
     if not records or not records[0]:
         return Verdict(task.id, False, "No predictions came back (is `model` defined when the test "
                                        "cell runs?).", {"no-result"})
@@ -246,7 +241,7 @@ def evaluate_mlp(task, cases, records, observed):
     if not acc >= 0.80:
         return Verdict(task.id, False, f"Held-out accuracy {acc:.3f} is below the bar of 0.80.",
                        {"accuracy-chance" if acc < 0.25 else "accuracy-low"}, details={"accuracy": acc})
-    return Verdict(task.id, True, details={"accuracy": acc, "cpu": cpu})
+    return Verdict(task.id, True, details={"accuracy": acc, "cpu": observed.get("cpu")})
 
 
 TASKS = [

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from minikeras.grading.judge import Case, Out, Step, Task, Verdict, compare_values
+from minikeras.grading.judge import Case, Out, Step, Task, Verdict, compare_values, out_of_time
 from minikeras.kernels import conv as C
 from minikeras.kernels import dropout as DR
 from minikeras.kernels import normalization as N
@@ -643,14 +643,9 @@ def cases_cnn(rng, task):
 
 def evaluate_cnn(task, cases, records, observed):
     from minikeras.grading import network
-    budget = observed.get("budget", task.cpu_budget)
-    cpu = observed.get("cpu")
-    if observed.get("timed_out"):
-        return Verdict(task.id, False, "The cell did not finish within the time limit.", {"timeout"})
-    if cpu is not None and cpu > budget:
-        return Verdict(task.id, False, f"The notebook used {cpu:.1f} s of CPU time up to the end of this "
-                                       f"task (training included, wherever it ran); the budget is "
-                                       f"{budget:.0f} s.", {"budget"})
+    late = out_of_time(task, observed)
+    if late:
+        return late
     error = observed.get("error")
     if error and "LibraryKernelSwitchedOff" in error[0] + error[1]:
         return Verdict(task.id, False, f"The test cell failed: {error[1]}", {"library"})
@@ -671,7 +666,7 @@ def evaluate_cnn(task, cases, records, observed):
     if not acc >= BAR:
         return Verdict(task.id, False, f"Held-out accuracy {acc:.3f} is below the bar of {BAR}.",
                        {"accuracy-chance" if acc < 0.25 else "accuracy-low"}, details={"accuracy": acc})
-    return Verdict(task.id, True, details={"accuracy": acc, "cpu": cpu})
+    return Verdict(task.id, True, details={"accuracy": acc, "cpu": observed.get("cpu")})
 
 
 TASKS = [

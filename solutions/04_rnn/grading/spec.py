@@ -19,7 +19,7 @@ of them with Keras 3).
 """
 import numpy as np
 
-from minikeras.grading.judge import Case, Data, Out, Step, Task, Verdict
+from minikeras.grading.judge import Case, Data, Out, Step, Task, Verdict, out_of_time
 from minikeras.kernels import recurrent as R
 from minikeras.preprocessing.sequence import pad_sequences as library_pad_sequences
 
@@ -421,14 +421,9 @@ def _error_text(record):
 
 
 def evaluate_model(task, cases, records, observed):
-    budget = observed.get("budget", task.cpu_budget)
-    cpu = observed.get("cpu")
-    if observed.get("timed_out"):
-        return Verdict(task.id, False, "The cell did not finish within the time limit.", {"timeout"})
-    if cpu is not None and cpu > budget:
-        return Verdict(task.id, False, f"The notebook used {cpu:.1f} s of CPU time up to the end of this "
-                                       f"task (training included, wherever it ran); the budget is "
-                                       f"{budget:.0f} s.", {"budget"})
+    late = out_of_time(task, observed)
+    if late:
+        return late
     if not records or not records[0] or len(records[0]) != 4:
         return Verdict(task.id, False, "No results came back (is `build_and_train` defined when the test "
                                        "cell runs?).", {"no-result"})
@@ -457,7 +452,7 @@ def evaluate_model(task, cases, records, observed):
     if not acc >= BAR:
         return Verdict(task.id, False, f"Held-out accuracy {acc:.3f} is below the bar of {BAR:.2f}.",
                        {"accuracy-chance" if acc < 0.25 else "accuracy-low"}, details={"accuracy": acc})
-    return Verdict(task.id, True, details={"accuracy": acc, "cpu": cpu})
+    return Verdict(task.id, True, details={"accuracy": acc, "cpu": observed.get("cpu")})
 
 
 TASKS = [
