@@ -529,15 +529,13 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, acti
             if rec_bias is not None:
                 inner += rec_bias
             inner[:, :u2] += xw[:, :u2]
-            z = rec.forward(inner[:, :u1], g[:, :u1], gc_z)
-            r = rec.forward(inner[:, u1:u2], g[:, u1:u2], gc_r)
+            z, r = _gates_zr(rec, inner[:, :u2], g, u1, gc_z, gc_r, xp)
             AUX[t] = inner[:, u2:]
             pre_h = xw[:, u2:] + r * AUX[t]
         else:
             inner = _recurrent(hp, recurrent_kernel[:, :u2], zr_mask)
             inner += xw[:, :u2]
-            z = rec.forward(inner[:, :u1], g[:, :u1], gc_z)
-            r = rec.forward(inner[:, u1:], g[:, u1:u2], gc_r)
+            z, r = _gates_zr(rec, inner, g, u1, gc_z, gc_r, xp)
             xp.multiply(r, hp if hmask is None else hp * hmask, out=AUX[t])
             pre_h = AUX[t] @ recurrent_kernel[:, u2:]
             pre_h += xw[:, u2:]
@@ -552,6 +550,22 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, acti
     cache.update(xt=xt, kernel=kernel, rec=recurrent_kernel, H=H, G=G, AUX=AUX, act=act, ract=rec,
                  caches=(gc_z, gc_r, gc_h), reset_after=reset_after, hmask=hmask, zr_mask=zr_mask)
     return (_sequence(H, cache["out_w"]), H[T]), cache
+
+
+def _gates_zr(rec, pre, g, u1, gc_z, gc_r, xp):
+    """The GRU's update and reset gates from their pre-activations ``pre`` (batch, 2 units),
+    written into ``g``: a sigmoid as one ``tanh`` pass over both gates (``tanh(z/2)/2 + 1/2``)."""
+    u2 = 2 * u1
+    if rec.name != "sigmoid":
+        return rec.forward(pre[:, :u1], g[:, :u1], gc_z), rec.forward(pre[:, u1:u2], g[:, u1:u2], gc_r)
+    both = g[:, :u2]
+    xp.multiply(pre, 0.5, out=both)
+    xp.tanh(both, out=both)
+    both *= 0.5
+    both += 0.5
+    gc_z.append(None)
+    gc_r.append(None)
+    return g[:, :u1], g[:, u1:u2]
 
 
 def gru_backward(d_seq, d_h, cache, needs=(True,) * 5):
