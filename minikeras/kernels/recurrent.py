@@ -87,20 +87,6 @@ class _Act:
         return out
 
 
-def _fused_gates(act, rec, units, dtype, xp):
-    """For an LSTM with Keras's default activations (sigmoid gates, tanh candidate): the
-    column scale and shift that turn one ``tanh`` over all four gates into
-    ``sigmoid(z) = tanh(z / 2) / 2 + 1 / 2`` for i, f, o and ``tanh(z)`` for the candidate,
-    four whole-row passes a step instead of a dozen sliced ones. None for other activations."""
-    if act.name != "tanh" or rec.name != "sigmoid":
-        return None
-    scale = xp.full(4 * units, 0.5, dtype=dtype)
-    scale[2 * units:3 * units] = 1
-    shift = xp.full(4 * units, 0.5, dtype=dtype)
-    shift[2 * units:3 * units] = 0
-    return scale, shift
-
-
 def _check_inputs(op, x, kernel, recurrent_kernel, gates):
     if x.ndim != 3:
         raise ValueError(f"{op} expects inputs of shape (batch, time, features), "
@@ -400,24 +386,14 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, ini
     C[0] = 0 if initial_carry is None else initial_carry
     u1, u2, u3 = units, 2 * units, 3 * units
     gc_i, gc_f, gc_g, gc_o, tc_c = [], [], [], [], []
-    fused = _fused_gates(act, rec, units, Z.dtype, xp)
     for t in range(T):
         z = Z[t]
         _recurrent_into(z, H[t], recurrent_kernel, state_mask)
         g = G[t]
-        if fused is not None:  # the four gates in four passes over the whole row (Keras's defaults)
-            xp.multiply(z, fused[0], out=g)
-            xp.tanh(g, out=g)
-            g *= fused[0]
-            g += fused[1]
-            i, f, c_hat, o = g[:, :u1], g[:, u1:u2], g[:, u2:u3], g[:, u3:]
-            for caches in (gc_i, gc_f, gc_g, gc_o):
-                caches.append(None)
-        else:
-            i = rec.forward(z[:, :u1], g[:, :u1], gc_i)
-            f = rec.forward(z[:, u1:u2], g[:, u1:u2], gc_f)
-            c_hat = act.forward(z[:, u2:u3], g[:, u2:u3], gc_g)
-            o = rec.forward(z[:, u3:], g[:, u3:], gc_o)
+        i = rec.forward(z[:, :u1], g[:, :u1], gc_i)
+        f = rec.forward(z[:, u1:u2], g[:, u1:u2], gc_f)
+        c_hat = act.forward(z[:, u2:u3], g[:, u2:u3], gc_g)
+        o = rec.forward(z[:, u3:], g[:, u3:], gc_o)
         c = C[t + 1]
         xp.multiply(f, C[t], out=c)
         c += i * c_hat
@@ -442,17 +418,6 @@ def lstm_backward(d_seq, d_h, d_c, cache, needs=(True,) * 6):
     dZ = xp.empty((T, B, 4 * units), dtype=H.dtype)
     dh = xp.zeros((B, units), dtype=H.dtype) if d_h is None else d_h
     dc = xp.zeros((B, units), dtype=H.dtype) if d_c is None else d_c
-    fused = _fused_gates(act, rec, units, H.dtype, xp) is not None
-    if fused:  # every gate's and act(c)'s derivative at once, from the stored activations
-        D = xp.empty_like(G)
-        sig = (slice(None), slice(None), slice(None, u2)), (slice(None), slice(None), slice(u3, None))
-        for part in sig:
-            xp.subtract(1, G[part], out=D[part])
-            D[part] *= G[part]
-        xp.multiply(G[:, :, u2:u3], G[:, :, u2:u3], out=D[:, :, u2:u3])
-        xp.subtract(1, D[:, :, u2:u3], out=D[:, :, u2:u3])
-        DTC = TC * TC
-        xp.subtract(1, DTC, out=DTC)
     for t in range(T - 1, -1, -1):
         if dseq is not None:
             dh = dh + dseq[t]
@@ -462,21 +427,11 @@ def lstm_backward(d_seq, d_h, d_c, cache, needs=(True,) * 6):
             dh, dc = dh * keep[t], dc * keep[t]
         g, dz = G[t], dZ[t]
         i, f, c_hat, o = g[:, :u1], g[:, u1:u2], g[:, u2:u3], g[:, u3:]
-        if fused:
-            xp.multiply(dh, TC[t], out=dz[:, u3:])
-            through_h = dh * o
-            through_h *= DTC[t]
-            dc = dc + through_h
-            xp.multiply(dc, c_hat, out=dz[:, :u1])
-            xp.multiply(dc, C[t], out=dz[:, u1:u2])
-            xp.multiply(dc, i, out=dz[:, u2:u3])
-            dz *= D[t]
-        else:
-            dz[:, u3:] = rec.backward(dh * TC[t], o, gc_o[t])
-            dc = dc + act.backward(dh * o, TC[t], tc_c[t])
-            dz[:, :u1] = rec.backward(dc * c_hat, i, gc_i[t])
-            dz[:, u1:u2] = rec.backward(dc * C[t], f, gc_f[t])
-            dz[:, u2:u3] = act.backward(dc * i, c_hat, gc_g[t])
+        dz[:, u3:] = rec.backward(dh * TC[t], o, gc_o[t])
+        dc = dc + act.backward(dh * o, TC[t], tc_c[t])
+        dz[:, :u1] = rec.backward(dc * c_hat, i, gc_i[t])
+        dz[:, u1:u2] = rec.backward(dc * C[t], f, gc_f[t])
+        dz[:, u2:u3] = act.backward(dc * i, c_hat, gc_g[t])
         dc = dc * f
         dh = _recurrent_back(dz, U, smask)
         if keep is not None:
@@ -529,13 +484,15 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, acti
             if rec_bias is not None:
                 inner += rec_bias
             inner[:, :u2] += xw[:, :u2]
-            z, r = _gates_zr(rec, inner[:, :u2], g, u1, gc_z, gc_r, xp)
+            z = rec.forward(inner[:, :u1], g[:, :u1], gc_z)
+            r = rec.forward(inner[:, u1:u2], g[:, u1:u2], gc_r)
             AUX[t] = inner[:, u2:]
             pre_h = xw[:, u2:] + r * AUX[t]
         else:
             inner = _recurrent(hp, recurrent_kernel[:, :u2], zr_mask)
             inner += xw[:, :u2]
-            z, r = _gates_zr(rec, inner, g, u1, gc_z, gc_r, xp)
+            z = rec.forward(inner[:, :u1], g[:, :u1], gc_z)
+            r = rec.forward(inner[:, u1:], g[:, u1:u2], gc_r)
             xp.multiply(r, hp if hmask is None else hp * hmask, out=AUX[t])
             pre_h = AUX[t] @ recurrent_kernel[:, u2:]
             pre_h += xw[:, u2:]
@@ -550,22 +507,6 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, acti
     cache.update(xt=xt, kernel=kernel, rec=recurrent_kernel, H=H, G=G, AUX=AUX, act=act, ract=rec,
                  caches=(gc_z, gc_r, gc_h), reset_after=reset_after, hmask=hmask, zr_mask=zr_mask)
     return (_sequence(H, cache["out_w"]), H[T]), cache
-
-
-def _gates_zr(rec, pre, g, u1, gc_z, gc_r, xp):
-    """The GRU's update and reset gates from their pre-activations ``pre`` (batch, 2 units),
-    written into ``g``: a sigmoid as one ``tanh`` pass over both gates (``tanh(z/2)/2 + 1/2``)."""
-    u2 = 2 * u1
-    if rec.name != "sigmoid":
-        return rec.forward(pre[:, :u1], g[:, :u1], gc_z), rec.forward(pre[:, u1:u2], g[:, u1:u2], gc_r)
-    both = g[:, :u2]
-    xp.multiply(pre, 0.5, out=both)
-    xp.tanh(both, out=both)
-    both *= 0.5
-    both += 0.5
-    gc_z.append(None)
-    gc_r.append(None)
-    return g[:, :u1], g[:, u1:u2]
 
 
 def gru_backward(d_seq, d_h, cache, needs=(True,) * 5):
