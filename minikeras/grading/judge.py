@@ -321,6 +321,32 @@ def _label(step):
     return step.label or f"{step.fn}(...)"
 
 
+def record_problem(label, got):
+    """(message, symptoms) when one step's record holds no result (nothing, an undefined name,
+    an error, an argument changed in place); None when it holds a value to compare."""
+    if not isinstance(got, dict):
+        return f"{label}: no result", {"no-result"}
+    if "missing" in got:
+        return f"`{got['missing']}` is not defined", {"missing"}
+    if "error" in got:
+        etype, emsg = _error_of(got)
+        if etype in ("FloatingPointError", "RuntimeWarning"):
+            return (f"{label} produced a floating-point warning ({emsg}); use a numerically "
+                    "stable formula", {"warning"})
+        if etype == "LibraryUnavailable":
+            return f"{label} called a library function: {emsg}", {"library"}
+        return f"{label} raised {etype}: {emsg}", {"error", f"error:{etype}"}
+    if got.get("mutated"):
+        which = ", ".join(f"#{i + 1}" for i in got["mutated"])
+        return f"{label} changed its argument {which} in place; compute a new array instead", {"mutation"}
+    return None
+
+
+def _error_of(record):
+    err = record["error"] if isinstance(record.get("error"), dict) else {}
+    return str(err.get("type", "Error")), str(err.get("message", ""))
+
+
 def compare_records(case, got, want):
     """(message, symptoms) for one case; message None when it passes."""
     if case.check is not None:
@@ -329,26 +355,14 @@ def compare_records(case, got, want):
         return "no results were returned for this case", {"no-result"}
     for step, g, w in zip(case.steps, got, want):
         label = _label(step)
-        if not isinstance(g, dict):
-            return f"{label}: no result", {"no-result"}
-        if "missing" in g:
-            return f"`{g['missing']}` is not defined", {"missing"}
-        if "error" in g:
-            err = g["error"] if isinstance(g["error"], dict) else {}
-            etype, emsg = str(err.get("type", "Error")), str(err.get("message", ""))
-            if "error" in w and w["error"].get("type") == etype and w["error"].get("message") == emsg:
-                continue  # the same failure as the implementation compared with (a catalogued mistake)
-            if etype in ("FloatingPointError", "RuntimeWarning"):
-                return (f"{label} produced a floating-point warning ({emsg}); use a numerically "
-                        "stable formula", {"warning"})
-            if etype == "LibraryUnavailable":
-                return f"{label} called a library function: {emsg}", {"library"}
-            return f"{label} raised {etype}: {emsg}", {"error", f"error:{etype}"}
+        if isinstance(g, dict) and "missing" not in g and "error" in g and "error" in w \
+                and _error_of(g) == _error_of(w):
+            continue  # the same failure as the implementation compared with (a catalogued mistake)
+        problem = record_problem(label, g)
+        if problem:
+            return problem
         if "error" in w:
             return f"{label} should have raised {w['error'].get('type')}", {"no-error"}
-        if g.get("mutated"):
-            which = ", ".join(f"#{i + 1}" for i in g["mutated"])
-            return f"{label} changed its argument {which} in place; compute a new array instead", {"mutation"}
         names = step.names
         gv, wv = g.get("ok"), w.get("ok")
         if names and isinstance(wv, tuple) and isinstance(gv, (tuple, list)) and len(gv) == len(wv):

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from minikeras.grading.judge import Case, Out, Step, Task, Verdict, compare_values, out_of_time
+from minikeras.grading.judge import Case, Out, Step, Task, Verdict, compare_values, out_of_time, record_problem
 from minikeras.kernels import conv as C
 from minikeras.kernels import dropout as DR
 from minikeras.kernels import normalization as N
@@ -438,21 +438,9 @@ def _record_problems(case, got):
     if got is None or len(got) != len(case.steps):
         return "no results were returned for this case", {"no-result"}
     for step, g in zip(case.steps, got):
-        label = step.label or step.fn
-        if not isinstance(g, dict):
-            return f"{label}: no result", {"no-result"}
-        if "missing" in g:
-            return f"`{g['missing']}` is not defined", {"missing"}
-        if "error" in g:
-            err = g["error"] if isinstance(g["error"], dict) else {}
-            etype, emsg = str(err.get("type", "Error")), str(err.get("message", ""))
-            if etype in ("FloatingPointError", "RuntimeWarning"):
-                return f"{label} produced a floating-point warning ({emsg})", {"warning"}
-            if etype == "LibraryUnavailable":
-                return f"{label} called a library function: {emsg}", {"library"}
-            return f"{label} raised {etype}: {emsg}", {"error", f"error:{etype}"}
-        if g.get("mutated"):
-            return f"{label} changed its argument in place; compute a new array instead", {"mutation"}
+        problem = record_problem(step.label or step.fn, g)
+        if problem:
+            return problem
     return None
 
 
