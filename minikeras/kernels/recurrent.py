@@ -9,7 +9,9 @@ gradients of x, kernel, recurrent_kernel, bias and the initial state(s).
 
 The input projection ``x @ kernel`` for all steps is one GEMM before the time loop; the
 loop does one batched GEMM per step (two for GRU with ``reset_after=False``), and the
-weight gradients are single GEMMs after the backward loop. Work is done time-major.
+weight gradients are single GEMMs after the backward loop. Work is done time-major: SimpleRNN's
+arrays are (time, batch, n), the gated kernels' (time, n, batch), so that each gate of a step is
+one contiguous block (see "LSTM and GRU: feature-major").
 
 Dropout (Keras 3's ``DropoutRNNCell``): ``input_mask`` scales the inputs and
 ``state_mask`` the previous hidden state fed to the recurrent kernel; both are already
