@@ -9,7 +9,9 @@ gradients of x, kernel, recurrent_kernel, bias and the initial state(s).
 
 The input projection ``x @ kernel`` for all steps is one GEMM before the time loop; the
 loop does one batched GEMM per step (two for GRU with ``reset_after=False``), and the
-weight gradients are single GEMMs after the backward loop. Work is done time-major.
+weight gradients are single GEMMs after the backward loop. Work is done time-major: SimpleRNN's
+arrays are (time, batch, n), the gated kernels' (time, n, batch), so that each gate of a step is
+one contiguous block (see "LSTM and GRU: feature-major").
 
 Dropout (Keras 3's ``DropoutRNNCell``): ``input_mask`` scales the inputs and
 ``state_mask`` the previous hidden state fed to the recurrent kernel; both are already
@@ -27,8 +29,16 @@ Layouts (Keras 3): kernel (features, k*units), recurrent_kernel (units, k*units)
 LSTM gates i, f, c, o (k=4), bias (4*units,); GRU gates z, r, h (k=3), bias (2, 3*units)
 with ``reset_after=True`` (input bias, recurrent bias) or (3*units,) without.
 """
+import contextlib
+
 from . import activations as A
 from ..backend import get_array_module
+
+# How the time-major work arrays of a kernel are laid out: SimpleRNN's are (time, batch, n),
+# the gated kernels' (time, n, batch) (see "LSTM and GRU: feature-major" below).
+BATCH_MAJOR, FEATURE_MAJOR = "batch-major", "feature-major"
+_TO_TIME_MAJOR = {BATCH_MAJOR: (1, 0, 2), FEATURE_MAJOR: (1, 2, 0)}    # from (batch, time, n)
+_FROM_TIME_MAJOR = {BATCH_MAJOR: (1, 0, 2), FEATURE_MAJOR: (2, 0, 1)}  # back to (batch, time, n)
 
 
 # ---------------------------------------------------------------- helpers
@@ -49,7 +59,8 @@ ACTIVATIONS = dict(A.FUSABLE, hard_sigmoid=(hard_sigmoid_forward, hard_sigmoid_b
 
 
 class _Act:
-    """An activation from ``ACTIVATIONS`` applied into preallocated storage."""
+    """An activation from ``ACTIVATIONS`` applied into preallocated storage (``out`` may be the
+    input itself; tanh and sigmoid then run in place, the others on a copy of it)."""
 
     def __init__(self, name, role):
         name = "linear" if name is None else name
@@ -61,25 +72,37 @@ class _Act:
 
     def forward(self, z, out, caches):
         """Write act(z) into ``out``; remember what the backward needs in ``caches``."""
+        xp = get_array_module(z)
         if self.name == "tanh":
-            get_array_module(z).tanh(z, out=out)
+            xp.tanh(z, out=out)
             caches.append(None)
             return out
-        y, cache = self.fwd(z)
+        if self.name == "sigmoid":
+            # 1 / (1 + exp(-z)) is exact to an ulp in both tails; exp overflowing to inf below
+            # z = -88 (float32) gives the right 0 (see ``_overflow_is_fine``).
+            xp.negative(z, out=out)
+            xp.exp(out, out=out)
+            out += 1
+            xp.reciprocal(out, out=out)
+            caches.append(None)
+            return out
+        y, cache = self.fwd(z.copy() if z is out else z)
         out[...] = y
         caches.append(None if (cache is y or cache is None) else cache)
         return out
 
     def backward(self, dy, y, cache, out=None):
-        """Gradient through the activation; ``y`` is the stored output; written to ``out`` if given."""
-        if self.name == "tanh" and out is not None:
+        """Gradient through the activation; ``y`` is the stored output; written to ``out`` if
+        given (which may be ``dy`` itself)."""
+        if self.name in ("tanh", "sigmoid"):
             xp = get_array_module(y)
-            xp.multiply(y, y, out=out)
-            xp.subtract(1, out, out=out)
-            out *= dy
-            return out
-        if self.name == "tanh":
-            return dy * (1 - y * y)
+            if self.name == "tanh":
+                d = y * y
+                xp.subtract(1, d, out=d)  # 1 - tanh^2
+            else:
+                d = 1 - y
+                d *= y  # sigmoid (1 - sigmoid)
+            return dy * d if out is None else xp.multiply(dy, d, out=out)
         g = self.bwd(dy, y if cache is None else cache)
         if out is None:
             return g
@@ -274,31 +297,29 @@ def _finish(cache, dZx, dZh, H, dh0, needs):
     return dx, dkernel, drec, dbias, dh0
 
 
-def _keep_previous(xp, new, previous, drop):
-    """At masked steps the state stays what it was (Keras's ``where(mask, new, previous)``)."""
-    if drop is not None:
-        xp.copyto(new, previous, where=drop)
-
-
-def _sequence(H, weights):
+def _sequence(H, weights, layout=BATCH_MAJOR):
     """The output sequence (batch-major view of the states, or the states times ``weights``)."""
     seq = H[1:] if weights is None else H[1:] * weights
-    return seq.transpose(1, 0, 2)
+    return seq.transpose(_FROM_TIME_MAJOR[layout])
 
 
 def _common(cache, x, mask, go_backwards, zero_output_for_mask, has_initial_state, input_mask, state_mask,
-            has_bias):
+            has_bias, layout=BATCH_MAJOR):
     keep, drop = _step_mask(cache["op"], mask, x, go_backwards)
-    cache.update(keep=keep, drop=drop, out_w=_output_weights(keep, zero_output_for_mask, has_initial_state),
-                 input_mask=input_mask, state_mask=state_mask, go_backwards=go_backwards, has_bias=has_bias)
+    out_w = _output_weights(keep, zero_output_for_mask, has_initial_state)
+    if layout == FEATURE_MAJOR:  # (T, B, 1) -> (T, 1, B): views, as the last axis has length 1
+        keep, drop, out_w = (None if a is None else a.transpose(0, 2, 1) for a in (keep, drop, out_w))
+        cache["state_mask_fm"] = _swap_last(get_array_module(x), state_mask)
+    cache.update(keep=keep, drop=drop, out_w=out_w, input_mask=input_mask, state_mask=state_mask,
+                 go_backwards=go_backwards, has_bias=has_bias, layout=layout)
     return keep, drop
 
 
-def _start_backward(cache, d_seq):
+def _start_backward(cache, d_seq, layout=BATCH_MAJOR):
     """The sequence gradient time-major (times the output weights of a masked sequence)."""
     if d_seq is None:
         return None
-    dseq = get_array_module(d_seq).ascontiguousarray(d_seq.transpose(1, 0, 2))
+    dseq = get_array_module(d_seq).ascontiguousarray(d_seq.transpose(_TO_TIME_MAJOR[layout]))
     if cache["out_w"] is not None:
         dseq = dseq * cache["out_w"]
     return dseq
@@ -357,7 +378,103 @@ def simple_rnn_backward(d_seq, d_h, cache, needs=(True,) * 5):
     return _finish(cache, dZ, dZ, H, dh, needs)
 
 
-# ---------------------------------------------------------------- LSTM
+# ---------------------------------------------------------------- LSTM and GRU: feature-major
+
+# The gated kernels work feature-major: a step's pre-activations are one (k*units, batch)
+# block whose gates are contiguous row blocks, and the states are (units, batch). Every
+# elementwise operation of a step then runs over contiguous memory (a gate's columns of a
+# row-major (batch, k*units) block are strided, which makes NumPy's loops several times
+# slower), and adjacent sigmoid gates are activated in one call. The recurrent product of a
+# step is U^T h with a contiguous copy of U^T; its gradient is U dz with U as it is.
+
+
+def _swap_last(xp, a):
+    """(..., batch, n) -> contiguous (..., n, batch): a state or dropout mask feature-major."""
+    return None if a is None else xp.ascontiguousarray(xp.swapaxes(a, -1, -2))
+
+
+def _upstream(xp, d, units, batch, dtype):
+    """A final state's gradient as a new (units, batch) array the BPTT may update in place."""
+    return xp.zeros((units, batch), dtype=dtype) if d is None else xp.array(d.T, dtype=dtype, order="C")
+
+
+def _project_fm(xt, kernel, bias, input_mask=None):
+    """All input projections at once, feature-major: (T, k*u, B) = kernel^T x_t^T (+ bias); one
+    batched product, or one per gate when there is one input mask per gate."""
+    xp = get_array_module(xt)
+    if _per_gate(input_mask):
+        T, B, _ = xt.shape
+        k = input_mask.shape[0]
+        u = kernel.shape[1] // k
+        Z = xp.empty((T, kernel.shape[1], B), dtype=xp.result_type(xt.dtype, kernel.dtype))
+        for g in range(k):
+            xp.matmul(kernel[:, g * u:(g + 1) * u].T, (xt * input_mask[g]).transpose(0, 2, 1),
+                      out=Z[:, g * u:(g + 1) * u])
+    else:
+        Z = xp.matmul(kernel.T, _batch_major(xt))
+    if bias is not None:
+        Z += bias[:, None]
+    return Z
+
+
+def _recurrent_fm(UT, h, state_mask, out=None):
+    """``U^T dropout(h)`` for a (units, batch) state -> (k*u, batch); per gate when there is
+    one (feature-major) mask per gate."""
+    xp = get_array_module(h)
+    if state_mask is None:
+        return xp.matmul(UT, h, out=out)
+    if state_mask.ndim == 2:
+        return xp.matmul(UT, h * state_mask, out=out)
+    u = h.shape[0]
+    if out is None:
+        out = xp.empty((UT.shape[0], h.shape[1]), dtype=h.dtype)
+    for g in range(state_mask.shape[0]):
+        xp.matmul(UT[g * u:(g + 1) * u], h * state_mask[g], out=out[g * u:(g + 1) * u])
+    return out
+
+
+def _recurrent_back_fm(dz, U, state_mask):
+    """The gradient of the (units, batch) state through ``U^T dropout(h)``, given ``dz``."""
+    if state_mask is None:
+        return U @ dz
+    if state_mask.ndim == 2:
+        dh = U @ dz
+        dh *= state_mask
+        return dh
+    u = U.shape[0]
+    dh = None
+    for g in range(state_mask.shape[0]):
+        part = U[:, g * u:(g + 1) * u] @ dz[g * u:(g + 1) * u]
+        part *= state_mask[g]
+        dh = part if dh is None else dh + part
+    return dh
+
+
+def _batch_major(a):
+    """A feature-major (T, n, B) array as a contiguous batch-major (T, B, n) one."""
+    return get_array_module(a).ascontiguousarray(a.transpose(0, 2, 1))
+
+
+def _finish_fm(cache, dZx, H, dh0, needs):
+    """The weight and input gradients of a gated kernel, by the batch-major ``_finish``.
+
+    The pre-activation gradients are copied batch-major once: a weight gradient contracts
+    over (time, batch), which is one stride batch-major, so each is then one large GEMM
+    (a feature-major contraction would copy the gradients for every product instead)."""
+    dZ = _batch_major(dZx)
+    return _finish(cache, dZ, dZ, _batch_major(H) if needs[2] else None, _swap_last(get_array_module(H), dh0),
+                   needs)
+
+
+def _overflow_is_fine(xp):
+    """NumPy's warning for exp overflowing to inf, silenced where ``1 / (1 + inf) = 0`` is the
+    exact sigmoid (CuPy does not warn)."""
+    return xp.errstate(over="ignore") if xp.__name__ == "numpy" else contextlib.nullcontext()
+
+
+def _initial(H, state):
+    """The first (units, batch) state: zeros, or the given (batch, units) one."""
+    H[0] = 0 if state is None else state.T
 
 
 def lstm_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, initial_carry=None,
@@ -375,49 +492,49 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, ini
     cache = dict(op="lstm")
     keep, drop = _common(cache, x, mask, go_backwards, zero_output_for_mask,
                          initial_state is not None or initial_carry is not None, input_mask, state_mask,
-                         bias is not None)
+                         bias is not None, FEATURE_MAJOR)
+    smask = cache["state_mask_fm"]
     xt = _prepare(x, input_mask, go_backwards)
-    Z = _project(xt, kernel, bias, input_mask)
-    G = xp.empty_like(Z)  # activated gates i, f, g, o
-    H = xp.empty((T + 1, B, units), dtype=Z.dtype)
-    C = xp.empty((T + 1, B, units), dtype=Z.dtype)
-    TC = xp.empty((T, B, units), dtype=Z.dtype)  # act(c_t)
-    H[0] = 0 if initial_state is None else initial_state
-    C[0] = 0 if initial_carry is None else initial_carry
+    Z = _project_fm(xt, kernel, bias, input_mask)  # pre-activations, then the gates i, f, c, o in place
+    UT = xp.ascontiguousarray(recurrent_kernel.T)
+    H = xp.empty((T + 1, units, B), dtype=Z.dtype)
+    C = xp.empty((T + 1, units, B), dtype=Z.dtype)
+    TC = xp.empty((T, units, B), dtype=Z.dtype)  # act(c_t)
+    _initial(H, initial_state)
+    _initial(C, initial_carry)
     u1, u2, u3 = units, 2 * units, 3 * units
-    gc_i, gc_f, gc_g, gc_o, tc_c = [], [], [], [], []
-    for t in range(T):
-        z = Z[t]
-        _recurrent_into(z, H[t], recurrent_kernel, state_mask)
-        g = G[t]
-        i = rec.forward(z[:, :u1], g[:, :u1], gc_i)
-        f = rec.forward(z[:, u1:u2], g[:, u1:u2], gc_f)
-        c_hat = act.forward(z[:, u2:u3], g[:, u2:u3], gc_g)
-        o = rec.forward(z[:, u3:], g[:, u3:], gc_o)
-        c = C[t + 1]
-        xp.multiply(f, C[t], out=c)
-        c += i * c_hat
-        xp.multiply(o, act.forward(c, TC[t], tc_c), out=H[t + 1])
-        if drop is not None:
-            xp.copyto(H[t + 1], H[t], where=drop[t])
-            xp.copyto(c, C[t], where=drop[t])
-    cache.update(xt=xt, kernel=kernel, rec=recurrent_kernel, H=H, C=C, G=G, TC=TC, act=act, ract=rec,
-                 caches=(gc_i, gc_f, gc_g, gc_o, tc_c))
-    return (_sequence(H, cache["out_w"]), H[T], C[T]), cache
+    gc_if, gc_g, gc_o, tc_c = [], [], [], []
+    with _overflow_is_fine(xp):
+        for t in range(T):
+            z = Z[t]
+            z += _recurrent_fm(UT, H[t], smask)
+            i_f, c_hat, o = z[:u2], z[u2:u3], z[u3:]
+            rec.forward(i_f, i_f, gc_if)
+            act.forward(c_hat, c_hat, gc_g)
+            rec.forward(o, o, gc_o)
+            c = C[t + 1]
+            xp.multiply(z[u1:u2], C[t], out=c)
+            c += z[:u1] * c_hat
+            xp.multiply(o, act.forward(c, TC[t], tc_c), out=H[t + 1])
+            if drop is not None:
+                xp.copyto(H[t + 1], H[t], where=drop[t])
+                xp.copyto(c, C[t], where=drop[t])
+    cache.update(xt=xt, kernel=kernel, rec=recurrent_kernel, H=H, C=C, G=Z, TC=TC, act=act, ract=rec,
+                 caches=(gc_if, gc_g, gc_o, tc_c))
+    return (_sequence(H, cache["out_w"], FEATURE_MAJOR), H[T].T, C[T].T), cache
 
 
 def lstm_backward(d_seq, d_h, d_c, cache, needs=(True,) * 6):
     """BPTT -> (dx, dkernel, drecurrent_kernel, dbias, dinitial_h, dinitial_c)."""
     H, C, G, TC, U = cache["H"], cache["C"], cache["G"], cache["TC"], cache["rec"]
-    act, rec, smask, keep = cache["act"], cache["ract"], cache["state_mask"], cache["keep"]
-    gc_i, gc_f, gc_g, gc_o, tc_c = cache["caches"]
-    T, B, units = H.shape[0] - 1, H.shape[1], H.shape[2]
+    act, rec, smask, keep = cache["act"], cache["ract"], cache["state_mask_fm"], cache["keep"]
+    gc_if, gc_g, gc_o, tc_c = cache["caches"]
+    T, units, B = H.shape[0] - 1, H.shape[1], H.shape[2]
     u1, u2, u3 = units, 2 * units, 3 * units
     xp = get_array_module(H)
-    dseq = _start_backward(cache, d_seq)
-    dZ = xp.empty((T, B, 4 * units), dtype=H.dtype)
-    dh = xp.zeros((B, units), dtype=H.dtype) if d_h is None else d_h
-    dc = xp.zeros((B, units), dtype=H.dtype) if d_c is None else d_c
+    dseq = _start_backward(cache, d_seq, FEATURE_MAJOR)
+    dZ = xp.empty((T, 4 * units, B), dtype=H.dtype)
+    dh, dc = _upstream(xp, d_h, units, B, H.dtype), _upstream(xp, d_c, units, B, H.dtype)
     for t in range(T - 1, -1, -1):
         if dseq is not None:
             dh = dh + dseq[t]
@@ -426,21 +543,24 @@ def lstm_backward(d_seq, d_h, d_c, cache, needs=(True,) * 6):
             carry_h, carry_c = dh * skip, dc * skip
             dh, dc = dh * keep[t], dc * keep[t]
         g, dz = G[t], dZ[t]
-        i, f, c_hat, o = g[:, :u1], g[:, u1:u2], g[:, u2:u3], g[:, u3:]
-        dz[:, u3:] = rec.backward(dh * TC[t], o, gc_o[t])
-        dc = dc + act.backward(dh * o, TC[t], tc_c[t])
-        dz[:, :u1] = rec.backward(dc * c_hat, i, gc_i[t])
-        dz[:, u1:u2] = rec.backward(dc * C[t], f, gc_f[t])
-        dz[:, u2:u3] = act.backward(dc * i, c_hat, gc_g[t])
-        dc = dc * f
-        dh = _recurrent_back(dz, U, smask)
+        i, f, c_hat, o = g[:u1], g[u1:u2], g[u2:u3], g[u3:]
+        d_o = dz[u3:]
+        xp.multiply(dh, TC[t], out=d_o)
+        rec.backward(d_o, o, gc_o[t], out=d_o)
+        d_tc = dh * o
+        dc += act.backward(d_tc, TC[t], tc_c[t], out=d_tc)
+        xp.multiply(dc, c_hat, out=dz[:u1])
+        xp.multiply(dc, C[t], out=dz[u1:u2])
+        rec.backward(dz[:u2], g[:u2], gc_if[t], out=dz[:u2])
+        d_g = dz[u2:u3]
+        xp.multiply(dc, i, out=d_g)
+        act.backward(d_g, c_hat, gc_g[t], out=d_g)
+        dc *= f
+        dh = _recurrent_back_fm(dz, U, smask)
         if keep is not None:
             dh += carry_h
             dc += carry_c
-    return _finish(cache, dZ, dZ, H, dh, needs) + (dc if needs[5] else None,)
-
-
-# ---------------------------------------------------------------- GRU
+    return _finish_fm(cache, dZ, H, dh, needs) + (_swap_last(xp, dc) if needs[5] else None,)
 
 
 def gru_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation="tanh",
@@ -464,66 +584,66 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, acti
     act, rec = _Act(activation, "activation"), _Act(recurrent_activation, "recurrent_activation")
     cache = dict(op="gru")
     keep, drop = _common(cache, x, mask, go_backwards, zero_output_for_mask, initial_state is not None,
-                         input_mask, state_mask, bias is not None)
+                         input_mask, state_mask, bias is not None, FEATURE_MAJOR)
+    smask = cache["state_mask_fm"]
     # The candidate's recurrent input: h_prev times its own mask (per gate), or the shared one.
-    hmask = state_mask[2] if _per_gate(state_mask) else state_mask
-    zr_mask = state_mask[:2] if _per_gate(state_mask) else state_mask
+    hmask = smask[2] if _per_gate(smask) else smask
+    zr_mask = smask[:2] if _per_gate(smask) else smask
     xt = _prepare(x, input_mask, go_backwards)
-    XW = _project(xt, kernel, in_bias, input_mask)
-    G = xp.empty_like(XW)  # activated z, r, hh
-    H = xp.empty((T + 1, B, units), dtype=XW.dtype)
-    H[0] = 0 if initial_state is None else initial_state
-    # reset_after: recurrent h-projection (before r) per step; else r * h_prev (masked).
-    AUX = xp.empty((T, B, units), dtype=XW.dtype)
-    gc_z, gc_r, gc_h = [], [], []
-    for t in range(T):
-        hp = H[t]
-        xw, g = XW[t], G[t]
-        if reset_after:
-            inner = _recurrent(hp, recurrent_kernel, state_mask)
-            if rec_bias is not None:
-                inner += rec_bias
-            inner[:, :u2] += xw[:, :u2]
-            z = rec.forward(inner[:, :u1], g[:, :u1], gc_z)
-            r = rec.forward(inner[:, u1:u2], g[:, u1:u2], gc_r)
-            AUX[t] = inner[:, u2:]
-            pre_h = xw[:, u2:] + r * AUX[t]
-        else:
-            inner = _recurrent(hp, recurrent_kernel[:, :u2], zr_mask)
-            inner += xw[:, :u2]
-            z = rec.forward(inner[:, :u1], g[:, :u1], gc_z)
-            r = rec.forward(inner[:, u1:], g[:, u1:u2], gc_r)
-            xp.multiply(r, hp if hmask is None else hp * hmask, out=AUX[t])
-            pre_h = AUX[t] @ recurrent_kernel[:, u2:]
-            pre_h += xw[:, u2:]
-        hh = act.forward(pre_h, g[:, u2:], gc_h)
-        # h = z * h_prev + (1 - z) * hh = hh + z * (h_prev - hh)
-        h = H[t + 1]
-        xp.subtract(hp, hh, out=h)
-        h *= z
-        h += hh
-        if drop is not None:
-            xp.copyto(h, hp, where=drop[t])
-    cache.update(xt=xt, kernel=kernel, rec=recurrent_kernel, H=H, G=G, AUX=AUX, act=act, ract=rec,
-                 caches=(gc_z, gc_r, gc_h), reset_after=reset_after, hmask=hmask, zr_mask=zr_mask)
-    return (_sequence(H, cache["out_w"]), H[T]), cache
+    XW = _project_fm(xt, kernel, in_bias, input_mask)  # x W (+ input bias), then the gates z, r, hh in place
+    UT = xp.ascontiguousarray(recurrent_kernel.T)
+    H = xp.empty((T + 1, units, B), dtype=XW.dtype)
+    _initial(H, initial_state)
+    # reset_after: U^T h_prev (+ recurrent bias) per step, whose candidate rows the backward
+    # needs; else r * h_prev (masked), the candidate's recurrent input.
+    REC = xp.empty((T, 3 * units, B), dtype=XW.dtype) if reset_after else None
+    AUX = REC[:, u2:] if reset_after else xp.empty((T, units, B), dtype=XW.dtype)
+    gc_zr, gc_h = [], []
+    with _overflow_is_fine(xp):
+        for t in range(T):
+            hp, g = H[t], XW[t]
+            if reset_after:
+                inner = _recurrent_fm(UT, hp, smask, out=REC[t])
+                if rec_bias is not None:
+                    inner += rec_bias[:, None]
+                g[:u2] += inner[:u2]
+            else:
+                g[:u2] += _recurrent_fm(UT[:u2], hp, zr_mask)
+            zr = g[:u2]
+            rec.forward(zr, zr, gc_zr)
+            z, r, hh = g[:u1], g[u1:u2], g[u2:]
+            if reset_after:
+                hh += r * AUX[t]
+            else:
+                xp.multiply(r, hp if hmask is None else hp * hmask, out=AUX[t])
+                hh += UT[u2:] @ AUX[t]
+            act.forward(hh, hh, gc_h)
+            # h = z * h_prev + (1 - z) * hh = hh + z * (h_prev - hh)
+            h = H[t + 1]
+            xp.subtract(hp, hh, out=h)
+            h *= z
+            h += hh
+            if drop is not None:
+                xp.copyto(h, hp, where=drop[t])
+    cache.update(xt=xt, kernel=kernel, rec=recurrent_kernel, H=H, G=XW, AUX=AUX, act=act, ract=rec,
+                 caches=(gc_zr, gc_h), reset_after=reset_after, hmask=hmask, zr_mask=zr_mask)
+    return (_sequence(H, cache["out_w"], FEATURE_MAJOR), H[T].T), cache
 
 
 def gru_backward(d_seq, d_h, cache, needs=(True,) * 5):
     """BPTT -> (dx, dkernel, drecurrent_kernel, dbias, dinitial_state)."""
     H, G, AUX, U = cache["H"], cache["G"], cache["AUX"], cache["rec"]
-    act, rec, smask, reset_after = cache["act"], cache["ract"], cache["state_mask"], cache["reset_after"]
+    act, rec, smask, reset_after = cache["act"], cache["ract"], cache["state_mask_fm"], cache["reset_after"]
     hmask, zr_mask, keep = cache["hmask"], cache["zr_mask"], cache["keep"]
-    gc_z, gc_r, gc_h = cache["caches"]
-    T, B, units = H.shape[0] - 1, H.shape[1], H.shape[2]
+    gc_zr, gc_h = cache["caches"]
+    T, units, B = H.shape[0] - 1, H.shape[1], H.shape[2]
     u1, u2 = units, 2 * units
     xp = get_array_module(H)
-    dseq = _start_backward(cache, d_seq)
-    dX = xp.empty((T, B, 3 * units), dtype=H.dtype)   # grads of x @ kernel (+ input bias)
-    dR = xp.empty((T, B, 3 * units if reset_after else 2 * units), dtype=H.dtype)  # grads of h @ U
-    dAH = None if reset_after else xp.empty((T, B, units), dtype=H.dtype)
+    dseq = _start_backward(cache, d_seq, FEATURE_MAJOR)
+    dX = xp.empty((T, 3 * units, B), dtype=H.dtype)  # grads of x W (+ input bias): z, r, candidate
+    dR = xp.empty((T, 3 * units, B), dtype=H.dtype) if reset_after else None  # grads of U^T h
     U_zr, U_h = U[:, :u2], U[:, u2:]
-    dh = xp.zeros((B, units), dtype=H.dtype) if d_h is None else d_h
+    dh = _upstream(xp, d_h, units, B, H.dtype)
     for t in range(T - 1, -1, -1):
         if dseq is not None:
             dh = dh + dseq[t]
@@ -531,24 +651,27 @@ def gru_backward(d_seq, d_h, cache, needs=(True,) * 5):
             carry = dh * (1 - keep[t])
             dh = dh * keep[t]
         g, dx = G[t], dX[t]
-        z, r, hh = g[:, :u1], g[:, u1:u2], g[:, u2:]
+        z, r, hh = g[:u1], g[u1:u2], g[u2:]
         hp = H[t]
-        dx[:, :u1] = rec.backward(dh * (hp - hh), z, gc_z[t])
-        da = act.backward(dh * (1 - z), hh, gc_h[t])
-        dx[:, u2:] = da
+        xp.subtract(hp, hh, out=dx[:u1])
+        dx[:u1] *= dh
+        da = dx[u2:]  # the candidate's pre-activation gradient
+        xp.subtract(1, z, out=da)
+        da *= dh
+        act.backward(da, hh, gc_h[t], out=da)
         if reset_after:
-            dx[:, u1:u2] = rec.backward(da * AUX[t], r, gc_r[t])
-            dr = dR[t]
-            dr[:, :u2] = dx[:, :u2]
-            xp.multiply(da, r, out=dr[:, u2:])
-            dhm = _recurrent_back(dr, U, smask)
+            xp.multiply(da, AUX[t], out=dx[u1:u2])
         else:
-            d_rh = da @ U_h.T
-            dAH[t] = da
-            hm = hp if hmask is None else hp * hmask
-            dx[:, u1:u2] = rec.backward(d_rh * hm, r, gc_r[t])
-            dR[t] = dx[:, :u2]
-            dhm = _recurrent_back(dR[t], U_zr, zr_mask)
+            d_rh = U_h @ da  # the gradient of r * h_prev (masked)
+            xp.multiply(d_rh, hp if hmask is None else hp * hmask, out=dx[u1:u2])
+        rec.backward(dx[:u2], g[:u2], gc_zr[t], out=dx[:u2])
+        if reset_after:
+            dr = dR[t]
+            dr[:u2] = dx[:u2]
+            xp.multiply(da, r, out=dr[u2:])
+            dhm = _recurrent_back_fm(dr, U, smask)
+        else:
+            dhm = _recurrent_back_fm(dx[:u2], U_zr, zr_mask)
             d_rh *= r
             if hmask is not None:
                 d_rh *= hmask
@@ -557,14 +680,18 @@ def gru_backward(d_seq, d_h, cache, needs=(True,) * 5):
         if keep is not None:
             dhm += carry
         dh = dhm
-    out = list(_finish(cache, dX, dR, H, dh, needs[:2] + (False,) + needs[3:]))
+    out = list(_finish_fm(cache, dX, H, dh, needs[:2] + (False,) + needs[3:]))
     if needs[2]:
+        Hb = _batch_major(H[:-1])
         if reset_after:
-            out[2] = _weight_grad(H[:-1], dR, smask)
+            out[2] = _weight_grad(Hb, _batch_major(dR), cache["state_mask"])
         else:
-            d_zr = _weight_grad(H[:-1], dR, zr_mask)
-            d_h = AUX.reshape(T * B, units).T @ dAH.reshape(T * B, units)
+            smask_b = cache["state_mask"]
+            zr_b = smask_b[:2] if _per_gate(smask_b) else smask_b
+            dXb = _batch_major(dX)
+            d_zr = _weight_grad(Hb, dXb[:, :, :u2], zr_b)
+            d_h = _weight_grad(_batch_major(AUX), dXb[:, :, u2:], None)
             out[2] = xp.concatenate([d_zr, d_h], axis=1)
     if out[3] is not None and reset_after:
-        out[3] = xp.stack([out[3], dR.reshape(T * B, -1).sum(axis=0)])
+        out[3] = xp.stack([out[3], dR.sum(axis=(0, 2))])
     return tuple(out)
