@@ -309,7 +309,7 @@ def _common(cache, x, mask, go_backwards, zero_output_for_mask, has_initial_stat
     out_w = _output_weights(keep, zero_output_for_mask, has_initial_state)
     if layout == FEATURE_MAJOR:  # (T, B, 1) -> (T, 1, B): views, as the last axis has length 1
         keep, drop, out_w = (None if a is None else a.transpose(0, 2, 1) for a in (keep, drop, out_w))
-        cache["state_mask_fm"] = _swap_last(get_array_module(x), state_mask)
+        cache["state_mask_fm"] = _transposed(state_mask)
     cache.update(keep=keep, drop=drop, out_w=out_w, input_mask=input_mask, state_mask=state_mask,
                  go_backwards=go_backwards, has_bias=has_bias, layout=layout)
     return keep, drop
@@ -388,9 +388,13 @@ def simple_rnn_backward(d_seq, d_h, cache, needs=(True,) * 5):
 # step is U^T h with a contiguous copy of U^T; its gradient is U dz with U as it is.
 
 
-def _swap_last(xp, a):
-    """(..., batch, n) -> contiguous (..., n, batch): a state or dropout mask feature-major."""
-    return None if a is None else xp.ascontiguousarray(xp.swapaxes(a, -1, -2))
+def _transposed(a):
+    """The last two axes swapped, contiguous (None stays None): a (..., batch, n) state or mask
+    feature-major, a (T, n, B) feature-major array batch-major, and the other way round."""
+    if a is None:
+        return None
+    xp = get_array_module(a)
+    return xp.ascontiguousarray(xp.swapaxes(a, -1, -2))
 
 
 def _upstream(xp, d, units, batch, dtype):
@@ -408,10 +412,9 @@ def _project_fm(xt, kernel, bias, input_mask=None):
         u = kernel.shape[1] // k
         Z = xp.empty((T, kernel.shape[1], B), dtype=xp.result_type(xt.dtype, kernel.dtype))
         for g in range(k):
-            xp.matmul(kernel[:, g * u:(g + 1) * u].T, (xt * input_mask[g]).transpose(0, 2, 1),
-                      out=Z[:, g * u:(g + 1) * u])
+            Z[:, g * u:(g + 1) * u] = xp.matmul(kernel[:, g * u:(g + 1) * u].T, _transposed(xt * input_mask[g]))
     else:
-        Z = xp.matmul(kernel.T, _batch_major(xt))
+        Z = xp.matmul(kernel.T, _transposed(xt))
     if bias is not None:
         Z += bias[:, None]
     return Z
@@ -450,20 +453,14 @@ def _recurrent_back_fm(dz, U, state_mask):
     return dh
 
 
-def _batch_major(a):
-    """A feature-major (T, n, B) array as a contiguous batch-major (T, B, n) one."""
-    return get_array_module(a).ascontiguousarray(a.transpose(0, 2, 1))
-
-
 def _finish_fm(cache, dZx, H, dh0, needs):
     """The weight and input gradients of a gated kernel, by the batch-major ``_finish``.
 
     The pre-activation gradients are copied batch-major once: a weight gradient contracts
     over (time, batch), which is one stride batch-major, so each is then one large GEMM
     (a feature-major contraction would copy the gradients for every product instead)."""
-    dZ = _batch_major(dZx)
-    return _finish(cache, dZ, dZ, _batch_major(H) if needs[2] else None, _swap_last(get_array_module(H), dh0),
-                   needs)
+    dZ = _transposed(dZx)
+    return _finish(cache, dZ, dZ, _transposed(H) if needs[2] else None, _transposed(dh0), needs)
 
 
 def _overflow_is_fine(xp):
@@ -560,7 +557,7 @@ def lstm_backward(d_seq, d_h, d_c, cache, needs=(True,) * 6):
         if keep is not None:
             dh += carry_h
             dc += carry_c
-    return _finish_fm(cache, dZ, H, dh, needs) + (_swap_last(xp, dc) if needs[5] else None,)
+    return _finish_fm(cache, dZ, H, dh, needs) + (_transposed(dc) if needs[5] else None,)
 
 
 def gru_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation="tanh",
@@ -682,15 +679,15 @@ def gru_backward(d_seq, d_h, cache, needs=(True,) * 5):
         dh = dhm
     out = list(_finish_fm(cache, dX, H, dh, needs[:2] + (False,) + needs[3:]))
     if needs[2]:
-        Hb = _batch_major(H[:-1])
+        Hb = _transposed(H[:-1])
         if reset_after:
-            out[2] = _weight_grad(Hb, _batch_major(dR), cache["state_mask"])
+            out[2] = _weight_grad(Hb, _transposed(dR), cache["state_mask"])
         else:
             smask_b = cache["state_mask"]
             zr_b = smask_b[:2] if _per_gate(smask_b) else smask_b
-            dXb = _batch_major(dX)
+            dXb = _transposed(dX)
             d_zr = _weight_grad(Hb, dXb[:, :, :u2], zr_b)
-            d_h = _weight_grad(_batch_major(AUX), dXb[:, :, u2:], None)
+            d_h = _weight_grad(_transposed(AUX), dXb[:, :, u2:], None)
             out[2] = xp.concatenate([d_zr, d_h], axis=1)
     if out[3] is not None and reset_after:
         out[3] = xp.stack([out[3], dR.sum(axis=(0, 2))])
