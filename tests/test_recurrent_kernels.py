@@ -339,3 +339,28 @@ def test_float32_stays_float32(rng):
     x, k, rk, b = [_xp_array(a.astype("float32")) for a in _arrays("lstm", rng, states=False)]
     out = ops.lstm(Tensor(x), Tensor(k, requires_grad=True), Tensor(rk), Tensor(b), return_sequences=True)
     assert out.dtype == "float32" and out.shape == (2, T, 4)
+
+
+@pytest.mark.parametrize("kind", ["simple_rnn", "lstm"])
+def test_sigmoid_keeps_relative_precision_in_the_tails(kind):
+    """The kernels' sigmoid is exact to a few ulp relative to float64 over the float32 range, small
+    values included (a sigmoid through tanh rounds those to 0), and pre-activations of +-1000
+    give 0 and 1 without an overflow warning."""
+    import warnings
+    units = 8
+    gates = _gates(kind)
+    # One step from a zero state with kernel rows of ones: every pre-activation is x itself.
+    x = np.concatenate([np.linspace(-90, 90, 24), [-1000.0, 1000.0]]).astype("float32").reshape(-1, 1, 1)
+    kernel = np.ones((1, gates * units), "float32")
+    recurrent = np.zeros((units, gates * units), "float32")
+    fn, kw = (R.simple_rnn_forward, dict(activation="sigmoid")) if kind == "simple_rnn" else \
+        (R.lstm_forward, dict(activation="linear"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (_, h, *_), _ = fn(_xp_array(x), _xp_array(kernel), _xp_array(recurrent), **kw)
+    z = x[:, 0, :].astype(np.float64)
+    with np.errstate(over="ignore"):  # the reference's own exp(1000)
+        s = 1 / (1 + np.exp(-z))
+    # LSTM with a linear activation: c = i * c_hat = s * z, h = o * c = s * s * z.
+    want = s if kind == "simple_rnn" else s * s * z
+    np.testing.assert_allclose(_np(h)[:, :1].astype(np.float64), want, rtol=2e-6, atol=1e-37)

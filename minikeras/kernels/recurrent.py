@@ -217,17 +217,6 @@ def _recurrent_into(z, h, U, state_mask):
             z[:, g * u:(g + 1) * u] += (h * state_mask[g]) @ U[:, g * u:(g + 1) * u]
 
 
-def _recurrent(h, U, state_mask):
-    """``dropout(h) @ U`` as a new array (per gate when there is one mask per gate)."""
-    if state_mask is None:
-        return h @ U
-    if state_mask.ndim == 2:
-        return (h * state_mask) @ U
-    out = get_array_module(h).zeros((h.shape[0], U.shape[1]), dtype=h.dtype)
-    _recurrent_into(out, h, U, state_mask)
-    return out
-
-
 def _recurrent_back(dz, U, state_mask):
     """The gradient of h through ``dropout(h) @ U`` given the gradient ``dz`` of the product."""
     if state_mask is None:
@@ -311,7 +300,7 @@ def _common(cache, x, mask, go_backwards, zero_output_for_mask, has_initial_stat
         keep, drop, out_w = (None if a is None else a.transpose(0, 2, 1) for a in (keep, drop, out_w))
         cache["state_mask_fm"] = _transposed(state_mask)
     cache.update(keep=keep, drop=drop, out_w=out_w, input_mask=input_mask, state_mask=state_mask,
-                 go_backwards=go_backwards, has_bias=has_bias, layout=layout)
+                 go_backwards=go_backwards, has_bias=has_bias)
     return keep, drop
 
 
@@ -347,11 +336,12 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
     H = xp.empty((T + 1, B, units), dtype=Z.dtype)
     H[0] = 0 if initial_state is None else initial_state
     caches = []
-    for t in range(T):
-        _recurrent_into(Z[t], H[t], recurrent_kernel, state_mask)
-        act.forward(Z[t], H[t + 1], caches)
-        if drop is not None:
-            xp.copyto(H[t + 1], H[t], where=drop[t])
+    with _overflow_is_fine(xp):
+        for t in range(T):
+            _recurrent_into(Z[t], H[t], recurrent_kernel, state_mask)
+            act.forward(Z[t], H[t + 1], caches)
+            if drop is not None:
+                xp.copyto(H[t + 1], H[t], where=drop[t])
     cache.update(xt=xt, kernel=kernel, rec=recurrent_kernel, H=H, caches=caches, act=act)
     return (_sequence(H, cache["out_w"]), H[T]), cache
 
