@@ -314,3 +314,28 @@ def test_layer_shape_error_names_the_layer():
     b = keras.Input(shape=(2, 4))
     with pytest.raises(ValueError, match="(?i)concatenate"):
         layers.concatenate([a, b])
+
+
+def test_weighted_metrics_of_two_outputs_match_keras(keras_ref):
+    """Per-output metrics and weighted_metrics with sample weights: the same names (``a_accuracy``,
+    ``a_weighted_accuracy``, ...) and values as Keras 3."""
+    rng = np.random.default_rng(0)
+    x = rng.random((32, 4)).astype("float32")
+    ya, yb = rng.integers(0, 3, 32), rng.integers(0, 2, 32)
+    sw = np.linspace(0, 2, 32).astype("float32")
+    results = []
+    for k in (keras_ref, keras):
+        inputs = k.Input(shape=(4,))
+        model = k.Model(inputs, [k.layers.Dense(3, activation="softmax", name="a")(inputs),
+                                 k.layers.Dense(2, activation="softmax", name="b")(inputs)])
+        model.compile(optimizer="sgd", loss=["sparse_categorical_crossentropy"] * 2,
+                      metrics=[["accuracy"], ["accuracy"]], weighted_metrics=[["accuracy"], ["accuracy"]])
+        if results:
+            model.set_weights(weights)
+        weights = model.get_weights()
+        results.append(model.evaluate(x, [ya, yb], sample_weight=sw, verbose=0, return_dict=True))
+    want, got = results
+    assert sorted(got) == sorted(want)
+    assert "a_weighted_accuracy" in got
+    for key in want:
+        np.testing.assert_allclose(float(got[key]), float(want[key]), rtol=1e-5, err_msg=key)

@@ -160,6 +160,30 @@ def test_sample_and_class_weights_multiply_like_keras(keras_ref):
         np.testing.assert_allclose(a, np.asarray(b), rtol=2e-4, atol=2e-5)
 
 
+def test_metrics_ignore_sample_weights_and_weighted_metrics_apply_them_like_keras(keras_ref):
+    """Keras 3: ``metrics`` are unweighted, ``weighted_metrics`` weighted, and a weighted metric
+    whose name is taken is logged as ``weighted_<name>`` (in fit's history and in evaluate)."""
+    x, y = make_data(64)
+    sw = np.linspace(0.0, 3.0, 64).astype("float32")
+    ours, theirs = small_model(keras), small_model(keras_ref)
+    copy_weights(ours, theirs)
+    for m in (ours, theirs):
+        m.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  weighted_metrics=["accuracy", "sparse_categorical_crossentropy"])
+    got = ours.evaluate(x, y, sample_weight=sw, batch_size=16, verbose=0, return_dict=True)
+    want = theirs.evaluate(x, y, sample_weight=sw, batch_size=16, verbose=0, return_dict=True)
+    assert sorted(got) == sorted(want) == ["accuracy", "loss", "sparse_categorical_crossentropy",
+                                                  "weighted_accuracy"]
+    for key in want:
+        np.testing.assert_allclose(float(got[key]), float(want[key]), rtol=1e-5, atol=1e-6, err_msg=key)
+    assert float(got["accuracy"]) != float(got["weighted_accuracy"])  # the weights do change it here
+    h1 = ours.fit(x, y, sample_weight=sw, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    h2 = theirs.fit(x, y, sample_weight=sw, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    assert sorted(h1.history) == sorted(h2.history)
+    for key in h2.history:
+        np.testing.assert_allclose(h1.history[key], h2.history[key], rtol=2e-4, atol=1e-5, err_msg=key)
+
+
 def test_validation_split_takes_the_last_fraction():
     x, y = make_data(100)
     seen = []

@@ -49,7 +49,7 @@ def _per_output(value, output_names, what):
                              f"{output_names}.")
         return [value.get(name) for name in output_names]
     if isinstance(value, (list, tuple)) and n > 1:
-        if what == "metrics" and len(value) != n and not any(isinstance(v, (list, tuple, dict)) for v in value):
+        if what in ("metrics", "weighted_metrics") and len(value) != n and not any(isinstance(v, (list, tuple, dict)) for v in value):
             # A flat list such as ["RootMeanSquaredError"] (Hands-On ML's Wide & Deep): tf.keras applied
             # it to every output. Keras 3 rejects it; minikeras keeps the old, friendlier reading.
             return [list(value) for _ in output_names]
@@ -59,7 +59,7 @@ def _per_output(value, output_names, what):
         return list(value)
     if n > 1 and value is not None and what == "loss":
         return [value] * n  # the same loss for every output
-    if n == 1 and isinstance(value, (list, tuple)) and what != "metrics":
+    if n == 1 and isinstance(value, (list, tuple)) and what not in ("metrics", "weighted_metrics"):
         if len(value) != 1:  # (Keras 3 takes loss=["mse"] for a single output, as the seeds write it)
             raise ValueError(f"compile: {what} has {len(value)} entries but the model has one output "
                              f"{output_names}.")
@@ -117,7 +117,7 @@ def flatten_metrics_in_order(metrics, logs):
     names = []
     for m in metrics:
         if isinstance(m, CompileMetrics):
-            names.extend(metric.name for _, metric, _ in m.metrics)
+            names.extend(metric.name for _, metric, _, _ in m.metrics)
         else:
             names.append(m.name)
     results = [logs[name] for name in names if name in logs]
@@ -189,57 +189,85 @@ class CompileLoss:
 
 class CompileMetrics(metrics_module.StatelessState):
     """Metrics per output; logged under their own names, prefixed by the output name when several.
+
+    As in Keras 3, ``metrics`` ignore the sample weights and ``weighted_metrics`` apply them; a
+    weighted metric whose name is taken already is logged as ``weighted_<name>``.
     (``stateless_update_state``/``stateless_result`` work on all of them at once, as in Keras 3.)"""
 
     def __init__(self, metrics, loss, output_names, weighted_metrics=None):
         self.name = "compile_metrics"
-        self._config = (metrics, loss)
-        self._configure(resolve_output_names(output_names, loss, None, metrics))
+        self._config = (metrics, loss, weighted_metrics)
+        self._configure(resolve_output_names(output_names, loss, None, metrics or weighted_metrics))
 
     def _configure(self, output_names):
-        metrics = self._config[0]
+        metrics, _, weighted_metrics = self._config
         self.output_names = list(output_names)
+        self.metrics = []  # (output index, metric, logged name, weighted)
+        taken = {}
+        for weighted, given in ((False, metrics), (True, weighted_metrics)):
+            for i, metric in self._resolved(given, "weighted_metrics" if weighted else "metrics"):
+                self.metrics.append((i, metric, self._log_name(i, metric.name, weighted, taken), weighted))
+
+    def _resolved(self, given, argument):
+        """(output index, metric object) for each metric given (a single output takes them all,
+        however nested, as Keras 3 flattens them)."""
+        if not given:
+            return []
         n = len(self.output_names)
-        # A single output takes every metric given, however nested (Keras 3 flattens them).
-        per_output = _per_output(metrics, self.output_names, "metrics") if n > 1 else [flatten(metrics)]
-        self.metrics = []  # (output index, metric, logged name)
+        per_output = _per_output(given, self.output_names, argument) if n > 1 else [flatten(given)]
+        out = []
         for i, ms in enumerate(per_output):
             if ms is None:
                 continue
-            if not isinstance(ms, (list, tuple)):
-                ms = [ms]
-            for m in ms:
+            for m in ms if isinstance(ms, (list, tuple)) else [ms]:
                 # "accuracy"/"acc" is resolved from the first batch's shapes, never from the loss
                 # (Keras 3: sigmoid outputs of width > 1 with BCE get CategoricalAccuracy).
-                metric = metrics_module.get(m)
-                name = metric.name
-                if n > 1:
-                    name = f"{self.output_names[i]}_{name}"
-                self.metrics.append((i, metric, name))
+                out.append((i, metrics_module.get(m)))
+        return out
+
+    def _log_name(self, i, name, weighted, taken):
+        """Keras 3's logged name: the output's prefix when several; a repeated name gets ``_1``,
+        ``_2``, ..., except that a weighted metric first tries ``weighted_<name>``."""
+        prefix = f"{self.output_names[i]}_" if len(self.output_names) > 1 else ""
+        full = prefix + name
+        if full in taken and weighted:
+            full = f"{prefix}weighted_{name}"
+        if full not in taken:
+            taken[full] = 1
+            return full
+        taken[full] += 1
+        return f"{full}_{taken[full] - 1}"
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         names = names_from_prediction(self.output_names, y_pred)
         if names is not None:
             self._configure(names)
-        if len(self.output_names) == 1:
+        n = len(self.output_names)
+        if n == 1:
             name = self.output_names[0]
-            ys, ps = [_single(y_true, name)], [_single(y_pred, name)]
+            ys, ps, sws = [_single(y_true, name)], [_single(y_pred, name)], [_single(sample_weight, name)]
         else:
-            ys = [y_true.get(n) for n in self.output_names] if isinstance(y_true, dict) else flatten(y_true)
-            ps = [y_pred.get(n) for n in self.output_names] if isinstance(y_pred, dict) else flatten(y_pred)
-        for i, metric, _ in self.metrics:
+            ys = [y_true.get(k) for k in self.output_names] if isinstance(y_true, dict) else flatten(y_true)
+            ps = [y_pred.get(k) for k in self.output_names] if isinstance(y_pred, dict) else flatten(y_pred)
+            if isinstance(sample_weight, dict):
+                sws = [sample_weight.get(k) for k in self.output_names]
+            elif isinstance(sample_weight, (list, tuple)):  # Keras 3 repeats a shorter list's first entry
+                sws = list(sample_weight) if len(sample_weight) >= n else [sample_weight[0]] * n
+            else:
+                sws = [sample_weight] * n
+        for i, metric, _, weighted in self.metrics:
             if ys[i] is not None:
-                metric.update_state(ys[i], ps[i], sample_weight=sample_weight)
+                metric.update_state(ys[i], ps[i], sample_weight=sws[i] if weighted else None)
 
     def result(self):
         # Output order, then the order given (the seeds unpack [total, losses..., m_out1, m_out2]);
         # Keras 3 sorts these by name instead, which can swap outputs (dense_10 < dense_9).
-        return {name: metric.result() for _, metric, name in self.metrics}
+        return {name: metric.result() for _, metric, name, _ in self.metrics}
 
     def reset_state(self):
-        for _, metric, _ in self.metrics:
+        for _, metric, _, _ in self.metrics:
             metric.reset_state()
 
     @property
     def variables(self):
-        return [v for _, m, _ in self.metrics for v in m.variables]
+        return [v for _, m, _, _ in self.metrics for v in m.variables]

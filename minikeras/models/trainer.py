@@ -91,7 +91,8 @@ class Trainer(StatelessModel):
                                 "weighted_metrics": weighted_metrics}  # for saving
         names = self.output_names
         self._compile_loss = CompileLoss(loss, loss_weights, names) if loss is not None else None
-        self._compile_metrics = CompileMetrics(metrics, loss, names) if metrics else None
+        self._compile_metrics = CompileMetrics(metrics, loss, names, weighted_metrics) \
+            if metrics or weighted_metrics else None
         self._loss_tracker = metrics_module.Mean(name="loss")
         self._train_variables = None
         self.compiled = True
