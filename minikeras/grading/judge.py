@@ -127,6 +127,17 @@ def out_of_time(task, observed):
     return None
 
 
+def accuracy_verdict(task, scores, labels, bar, observed, chance=0.25):
+    """The verdict of a trained-model task: held-out accuracy of the class ``scores`` (one row
+    per sample) against ``labels``, at least ``bar`` to pass; below ``chance`` the symptom says
+    the model learned nothing."""
+    acc = float(np.mean(np.asarray(scores).argmax(axis=1) == labels))
+    if not acc >= bar:
+        return Verdict(task.id, False, f"Held-out accuracy {acc:.3f} is below the bar of {bar:.2f}.",
+                       {"accuracy-chance" if acc < chance else "accuracy-low"}, details={"accuracy": acc})
+    return Verdict(task.id, True, details={"accuracy": acc, "cpu": observed.get("cpu")})
+
+
 # ------------------------------------------------------------------ loading a spec
 
 def load_spec(assignment_dir):

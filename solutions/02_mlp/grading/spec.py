@@ -9,7 +9,7 @@ MLP on fresh held-out test images, within a CPU budget that the grader measures 
 """
 import numpy as np
 
-from minikeras.grading.judge import Case, Data, Out, Step, Task, Verdict, out_of_time, shape_text
+from minikeras.grading.judge import Case, Data, Out, Step, Task, Verdict, accuracy_verdict, out_of_time, shape_text
 from minikeras.kernels import activations as A
 from minikeras.kernels import dense as D
 from minikeras.kernels import losses as L
@@ -237,11 +237,7 @@ def evaluate_mlp(task, cases, records, observed):
         shape = None if pred is None else pred.shape
         return Verdict(task.id, False, f"predict must give one row of 10 class scores per image, shape "
                                        f"({len(labels)}, 10); got {shape}.", {"output-shape"})
-    acc = float(np.mean(pred.argmax(axis=1) == labels))
-    if not acc >= 0.80:
-        return Verdict(task.id, False, f"Held-out accuracy {acc:.3f} is below the bar of 0.80.",
-                       {"accuracy-chance" if acc < 0.25 else "accuracy-low"}, details={"accuracy": acc})
-    return Verdict(task.id, True, details={"accuracy": acc, "cpu": observed.get("cpu")})
+    return accuracy_verdict(task, pred, labels, 0.80, observed)
 
 
 TASKS = [

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from minikeras.grading.judge import Case, Out, Step, Task, Verdict, compare_values, out_of_time, record_problem
+from minikeras.grading.judge import Case, Out, Step, Task, Verdict, accuracy_verdict, compare_values, out_of_time, record_problem
 from minikeras.kernels import conv as C
 from minikeras.kernels import dropout as DR
 from minikeras.kernels import normalization as N
@@ -650,11 +650,7 @@ def evaluate_cnn(task, cases, records, observed):
                                        "of your own (StudentConv2D, StudentMaxPooling2D); it has "
                                        f"{kinds.get('conv2d', 0)} and {kinds.get('max_pool2d', 0)}.", {"not-a-cnn"})
     scores = np.asarray(model.predict(images, batch_size=500, verbose=0))
-    acc = float(np.mean(scores.argmax(axis=1) == labels))
-    if not acc >= BAR:
-        return Verdict(task.id, False, f"Held-out accuracy {acc:.3f} is below the bar of {BAR}.",
-                       {"accuracy-chance" if acc < 0.25 else "accuracy-low"}, details={"accuracy": acc})
-    return Verdict(task.id, True, details={"accuracy": acc, "cpu": observed.get("cpu")})
+    return accuracy_verdict(task, scores, labels, BAR, observed)
 
 
 TASKS = [

@@ -19,7 +19,7 @@ of them with Keras 3).
 """
 import numpy as np
 
-from minikeras.grading.judge import Case, Data, Out, Step, Task, Verdict, out_of_time
+from minikeras.grading.judge import Case, Data, Out, Step, Task, Verdict, accuracy_verdict, out_of_time
 from minikeras.kernels import recurrent as R
 from minikeras.preprocessing.sequence import pad_sequences as library_pad_sequences
 
@@ -448,11 +448,7 @@ def evaluate_model(task, cases, records, observed):
     if not any(s.startswith("plugged:") for s in listing):
         return Verdict(task.id, False, "The model has no recurrent layer: build it around `rnn_layer`.",
                        {"no-rnn"})
-    acc = float(np.mean(pred.argmax(axis=1) == labels))
-    if not acc >= BAR:
-        return Verdict(task.id, False, f"Held-out accuracy {acc:.3f} is below the bar of {BAR:.2f}.",
-                       {"accuracy-chance" if acc < 0.25 else "accuracy-low"}, details={"accuracy": acc})
-    return Verdict(task.id, True, details={"accuracy": acc, "cpu": observed.get("cpu")})
+    return accuracy_verdict(task, pred, labels, BAR, observed)
 
 
 TASKS = [
