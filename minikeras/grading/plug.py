@@ -293,10 +293,8 @@ def dropout_layer_with(forward, backward, name="StudentDropout"):
     def call(self, inputs, training=None):
         if not training or self.rate == 0:
             return inputs
-        noise_shape = None
-        if self.noise_shape is not None:
-            noise_shape = tuple(inputs.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
-        return op(as_tensor(inputs), rate=self.rate, noise_shape=noise_shape, generator=self._generator)
+        return op(as_tensor(inputs), rate=self.rate, noise_shape=self._noise_shape_for(inputs),
+                  generator=self._generator)
 
     return _student_class(name, Dropout, "dropout", {"call": call},
                           f"Dropout running {forward.__name__}/{backward.__name__}.")

@@ -125,10 +125,14 @@ class Dropout(Layer):
     def call(self, inputs, training=None):
         if not training or self.rate == 0:
             return inputs
-        noise_shape = None
-        if self.noise_shape is not None:
-            noise_shape = tuple(inputs.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
-        return ops.dropout(inputs, self.rate, noise_shape, self._generator)
+        return ops.dropout(inputs, self.rate, self._noise_shape_for(inputs), self._generator)
+
+    def _noise_shape_for(self, inputs):
+        """The mask's shape for these inputs: ``noise_shape`` with each None taken from the
+        inputs (None when the mask is as large as the inputs)."""
+        if self.noise_shape is None:
+            return None
+        return tuple(inputs.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
