@@ -11,13 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 
 import minikeras as keras
+from assignment_answers import solution_namespace
 from gradcheck import numerical_gradient
-from minikeras.grading import catalogue, judge, network, plug, switched_off
+from minikeras.grading import judge, network, plug, switched_off
 from minikeras.kernels import conv as C
 from minikeras.kernels import pooling as P
 
@@ -38,13 +38,7 @@ def spec():
 
 @pytest.fixture(scope="module")
 def solution():
-    """The solution's kernels, run in one namespace (what a student's notebook defines)."""
-    nb = nbformat.read(FOLDER / "cnn.ipynb", as_version=4)
-    scope = {"np": np}
-    for gid, source in catalogue.solution_answers(nb).items():
-        if gid != "build_and_train":
-            exec(compile(source, gid, "exec"), scope)
-    return scope
+    return solution_namespace(FOLDER, "cnn.ipynb")
 
 
 def rel_error(a, b):

@@ -9,13 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 
 import minikeras as keras
+from assignment_answers import solution_namespace
 from gradcheck import numerical_gradient
-from minikeras.grading import catalogue, data, judge, plug, sandbox, static
+from minikeras.grading import data, judge, plug, sandbox, static
 from minikeras.kernels import recurrent as R
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,13 +35,7 @@ def spec():
 
 @pytest.fixture(scope="module")
 def solution():
-    """The solution's answer cells, run in one namespace (what a student's notebook defines)."""
-    nb = nbformat.read(FOLDER / "rnn.ipynb", as_version=4)
-    scope = {"np": np, "keras": keras}
-    for gid, source in catalogue.solution_answers(nb).items():
-        if gid != "build_and_train":
-            exec(compile(source, gid, "exec"), scope)
-    return scope
+    return solution_namespace(FOLDER, "rnn.ipynb", keras=keras)
 
 
 def _numerical(f, x, upstream):
