@@ -8,6 +8,7 @@ arithmetic of one training step (the matrix products and convolutions, forward a
 elementwise work is not counted), for the percentage of the machine's sgemm rate.
 """
 import os
+import time
 
 import numpy as np
 
@@ -64,6 +65,15 @@ def make_data(name, steps, seed=0):
     return rng.random(shape, dtype=np.float32), labels
 
 
+def _timer(train):
+    """``run(steps) -> seconds``: the wall time of ``train(steps)``."""
+    def run(steps):
+        start = time.perf_counter()
+        train(steps)
+        return time.perf_counter() - start
+    return run
+
+
 # ----------------------------------------------------------------------------- minikeras
 
 
@@ -110,11 +120,7 @@ def minikeras_runner(name, x, labels):
     b = BATCH[name]
     model.fit(x[:b * 2], y[:b * 2], batch_size=b, epochs=1, verbose=0)  # warm-up: builds, first allocations
 
-    def run(steps):
-        import time
-        start = time.perf_counter()
-        model.fit(x[:b * steps], y[:b * steps], batch_size=b, epochs=1, verbose=0)
-        return time.perf_counter() - start
+    run = _timer(lambda steps: model.fit(x[:b * steps], y[:b * steps], batch_size=b, epochs=1, verbose=0))
     run.model = model
     return run
 
@@ -157,8 +163,6 @@ def torch_model(name):
 def torch_runner(name, x, labels):
     """``run(steps)``: a plain PyTorch training loop (zero_grad, forward, loss, backward, step,
     and the accuracy, as fit tracks it) over shuffled batches."""
-    import time
-
     import torch
     torch.manual_seed(0)
     model = torch_model(name)
@@ -182,12 +186,7 @@ def torch_runner(name, x, labels):
             opt.step()
             (logits.argmax(1) == yb).sum()
     train(2)
-
-    def run(steps):
-        start = time.perf_counter()
-        train(steps)
-        return time.perf_counter() - start
-    return run
+    return _timer(train)
 
 
 # ----------------------------------------------------------------------------- NumPy by hand
@@ -200,7 +199,6 @@ def _glorot(rng, fan_in, fan_out):
 
 def numpy_runner(name, x, labels):
     """The MLP step a student would write with NumPy alone (forward, backward, SGD update)."""
-    import time
     rng = np.random.default_rng(0)
     W1, W2, W3 = _glorot(rng, 784, 300), _glorot(rng, 300, 100), _glorot(rng, 100, 10)
     b1, b2, b3 = (np.zeros(n, np.float32) for n in (300, 100, 10))
@@ -231,12 +229,7 @@ def numpy_runner(name, x, labels):
             for w, g in ((W1, dW1), (b1, db1), (W2, dW2), (b2, db2), (W3, dW3), (b3, db3)):
                 w -= lr * g
     train(2)
-
-    def run(steps):
-        start = time.perf_counter()
-        train(steps)
-        return time.perf_counter() - start
-    return run
+    return _timer(train)
 
 
 def set_threads(n):
