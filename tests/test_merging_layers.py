@@ -207,3 +207,23 @@ def test_time_distributed_and_concatenate_configs_round_trip():
     assert isinstance(clone.layer, layers.Dense) and clone.layer.units == 4
     cat = layers.Concatenate(axis=1)
     assert layers.Concatenate.from_config(cat.get_config()).axis == 1
+
+
+def test_time_distributed_folds_the_mask_into_an_inner_rnn_like_keras(keras_ref, rng):
+    """TimeDistributed(LSTM) over (batch, time, inner time, features) with a (batch, time, inner
+    time) mask: the inner LSTM sees each step's own mask, as in Keras 3."""
+    x = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
+    mask = np.ones((2, 3, 4), bool)
+    mask[0, 1, 2:] = False
+    mask[1, 2, 1:] = False
+    ref = keras_ref.layers.TimeDistributed(keras_ref.layers.LSTM(3))
+    ours = TimeDistributed(layers.LSTM(3), name="td")
+    ref.build(x.shape)
+    ours.build(x.shape)
+    ours.set_weights([np.asarray(w) for w in ref.get_weights()])
+    want = keras_ref.ops.convert_to_numpy(ref(x, mask=mask))
+    got = np_out(ours(x, mask=mask))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(got, np_out(ours(x)), atol=1e-4)  # the mask does change the result
+    with pytest.raises(ValueError, match=r"'td'.*mask of shape \(3, 2, 4\).*\(batch, time\) = \(2, 3\)"):
+        ours(x, mask=np.ones((3, 2, 4), bool))

@@ -8,8 +8,8 @@ class TimeDistributed(Layer):
 
     The time axis is folded into the batch axis, (b, t, ...) -> (b*t, ...), so the inner layer
     runs once, vectorised, and its output is unfolded back to (b, t, ...). The wrapper owns no
-    weights of its own: its parameter count is the inner layer's. A (batch, time) mask passes
-    through unchanged, as in Keras.
+    weights of its own: its parameter count is the inner layer's. A mask passes through
+    unchanged, as in Keras, and an inner layer that takes a mask gets it folded the same way.
     """
 
     _supports_masking = True
@@ -30,12 +30,19 @@ class TimeDistributed(Layer):
         self.layer._maybe_build(self._inner_shape(input_shape))
         self.built = True
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         shape = inputs.shape
         self._inner_shape(shape)
         batch, steps = shape[0], shape[1]
         folded = ops.reshape(inputs, (batch * steps,) + tuple(shape[2:]))
         kwargs = {"training": training} if self.layer._call_accepts_training else {}
+        if mask is not None and self.layer._call_accepts_mask:  # e.g. an RNN over an inner time axis
+            mask_shape = tuple(mask.shape)
+            if len(mask_shape) < 2 or mask_shape[:2] != (batch, steps):
+                raise ValueError(f"TimeDistributed {self.name!r}: the mask of shape {mask_shape} does not fit "
+                                 f"the input of shape {tuple(shape)}; it must start with (batch, time) = "
+                                 f"({batch}, {steps}).")
+            kwargs["mask"] = ops.reshape(mask, (batch * steps,) + mask_shape[2:])
         out = self.layer(folded, **kwargs)
         return ops.reshape(out, (batch, steps) + tuple(out.shape[1:]))
 
