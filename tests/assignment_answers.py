@@ -1,8 +1,10 @@
-"""What a student's notebook defines, for the tests of an assignment's grading pieces."""
+"""The fixtures of the tests of one assignment's grading pieces: its spec and what a student's
+notebook defines (the solution's answer cells)."""
 import nbformat
 import numpy as np
+import pytest
 
-from minikeras.grading import catalogue
+from minikeras.grading import catalogue, judge
 
 
 def solution_namespace(folder, notebook, **names):
@@ -14,3 +16,21 @@ def solution_namespace(folder, notebook, **names):
         if gid != "build_and_train":
             exec(compile(source, gid, "exec"), scope)
     return scope
+
+
+def assignment_fixtures(folder, notebook, **names):
+    """``(array_backend, spec, solution)`` fixtures for a test module of the assignment in
+    ``folder``: NumPy only (the assignment's kernels are NumPy code), its loaded spec, and the
+    namespace of its solution's answers."""
+    @pytest.fixture(autouse=True)
+    def array_backend():
+        yield "numpy"
+
+    @pytest.fixture(scope="module")
+    def spec():
+        return judge.load_spec(str(folder))
+
+    @pytest.fixture(scope="module")
+    def solution():
+        return solution_namespace(folder, notebook, **names)
+    return array_backend, spec, solution

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import minikeras as keras
-from assignment_answers import solution_namespace
+from assignment_answers import assignment_fixtures
 from gradcheck import numerical_gradient
 from minikeras.grading import judge, network, plug, switched_off
 from minikeras.kernels import conv as C
@@ -25,20 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "solutions" / "03_cnn"
 
 
-@pytest.fixture(autouse=True)
-def array_backend():
-    """The kernels of this assignment are NumPy code: one backend is enough."""
-    yield "numpy"
-
-
-@pytest.fixture(scope="module")
-def spec():
-    return judge.load_spec(str(FOLDER))
-
-
-@pytest.fixture(scope="module")
-def solution():
-    return solution_namespace(FOLDER, "cnn.ipynb")
+array_backend, spec, solution = assignment_fixtures(FOLDER, "cnn.ipynb")
 
 
 def rel_error(a, b):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import minikeras as keras
-from assignment_answers import solution_namespace
+from assignment_answers import assignment_fixtures
 from gradcheck import numerical_gradient
 from minikeras.grading import data, judge, plug, sandbox, static
 from minikeras.kernels import recurrent as R
@@ -22,20 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "solutions" / "04_rnn"
 
 
-@pytest.fixture(autouse=True)
-def array_backend():
-    """The kernels of this assignment are NumPy code: one backend is enough."""
-    yield "numpy"
-
-
-@pytest.fixture(scope="module")
-def spec():
-    return judge.load_spec(str(FOLDER))
-
-
-@pytest.fixture(scope="module")
-def solution():
-    return solution_namespace(FOLDER, "rnn.ipynb", keras=keras)
+array_backend, spec, solution = assignment_fixtures(FOLDER, "rnn.ipynb", keras=keras)
 
 
 def _numerical(f, x, upstream):
