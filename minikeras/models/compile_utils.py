@@ -49,7 +49,8 @@ def _per_output(value, output_names, what):
                              f"{output_names}.")
         return [value.get(name) for name in output_names]
     if isinstance(value, (list, tuple)) and n > 1:
-        if what in ("metrics", "weighted_metrics") and len(value) != n and not any(isinstance(v, (list, tuple, dict)) for v in value):
+        flat = not any(isinstance(v, (list, tuple, dict)) for v in value)
+        if what in ("metrics", "weighted_metrics") and len(value) != n and flat:
             # A flat list such as ["RootMeanSquaredError"] (Hands-On ML's Wide & Deep): tf.keras applied
             # it to every output. Keras 3 rejects it; minikeras keeps the old, friendlier reading.
             return [list(value) for _ in output_names]
