@@ -228,6 +228,9 @@ GRAD_CASES = [
     ("lstm", dict(activation="softplus", recurrent_activation="tanh")),
     ("gru", {}), ("gru", dict(go_backwards=True)), ("gru", dict(reset_after=False)),
     ("gru", dict(reset_after=False, activation="elu", recurrent_activation="tanh")),
+    # activations whose backward needs their input, which the gated kernels overwrite in place
+    ("lstm", dict(activation="elu", recurrent_activation="hard_sigmoid")),
+    ("gru", dict(activation="relu", recurrent_activation="hard_sigmoid")),
 ]
 
 
