@@ -53,11 +53,13 @@ def patched_source(source, functions, where="<module>"):
 
 def build(package_dir, dest, names):
     """Write to ``dest`` (a folder named like the package) a copy of ``package_dir`` with the
-    functions ``names`` (dotted paths inside the package) switched off; returns ``dest``."""
+    functions ``names`` (dotted paths inside the package) switched off; returns ``dest``.
+    The names are checked before anything is written."""
+    by_module = _by_module(names)
     if os.path.exists(dest):
         shutil.rmtree(dest)
     shutil.copytree(package_dir, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    for module, functions in _by_module(names).items():
+    for module, functions in by_module.items():
         path = os.path.join(dest, *module.split(".")) + ".py"
         if not os.path.isfile(path):
             raise ValueError(f"SWITCHED_OFF names the module {module!r}, which is not in {package_dir}")
