@@ -667,7 +667,8 @@ def gru_backward(d_seq, d_h, cache, needs=(True,) * 5):
         if keep is not None:
             dhm += carry
         dh = dhm
-    out = list(_finish_fm(cache, dX, H, dh, needs[:2] + (False,) + needs[3:]))
+    dXb = _transposed(dX)  # batch-major once, for the input-side gradients and the z, r columns below
+    out = list(_finish(cache, dXb, None, None, _transposed(dh), needs[:2] + (False,) + needs[3:]))
     if needs[2]:
         Hb = _transposed(H[:-1])
         if reset_after:
@@ -675,7 +676,6 @@ def gru_backward(d_seq, d_h, cache, needs=(True,) * 5):
         else:
             smask_b = cache["state_mask"]
             zr_b = smask_b[:2] if _per_gate(smask_b) else smask_b
-            dXb = _transposed(dX)
             d_zr = _weight_grad(Hb, dXb[:, :, :u2], zr_b)
             d_h = _weight_grad(_transposed(AUX), dXb[:, :, u2:], None)
             out[2] = xp.concatenate([d_zr, d_h], axis=1)
