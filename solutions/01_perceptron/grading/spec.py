@@ -97,10 +97,12 @@ def cases_tlu(rng, task):
              (1, int(rng.integers(2, 5)), int(rng.integers(2, 5))),
              (int(rng.integers(4, 8)), int(rng.integers(2, 5)), int(rng.integers(2, 5)))]
     for m, n_in, n_out in sizes:
-        # integer values give exact ties (z == 0), where heaviside must give 1
+        # integer values give exact ties (z == 0), where heaviside must give 1; the first
+        # unit's bias makes sure the first sample is one (random draws may have none)
         X = rng.integers(-2, 3, size=(m, n_in)).astype(float)
         W = rng.integers(-2, 3, size=(n_in, n_out)).astype(float)
         b = rng.integers(-2, 3, size=n_out).astype(float)
+        b[0] = -(X[0] @ W[:, 0])
         out.append(Case(f"X{X.shape}, W{W.shape}, b{b.shape} with some units exactly at the threshold",
                         [Step("tlu_forward", (X, W, b), label="tlu_forward(X, W, b)")], same_dtype=False))
     m, n_in, n_out = int(rng.integers(3, 7)), int(rng.integers(2, 6)), int(rng.integers(2, 5))
